@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers shared by every layer: logging, diagnostics lists, sizes, fds. */
+#ifndef NV_UTIL_H
+#define NV_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NV_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * 1024ULL)
+#define GiB (1024ULL * 1024ULL * 1024ULL)
+
+/* Log to stderr with the "vmm: " prefix. */
+void nv_err(const char *fmt, ...) NV_PRINTF(1, 2);
+void nv_warn(const char *fmt, ...) NV_PRINTF(1, 2);
+void nv_info(const char *fmt, ...) NV_PRINTF(1, 2);
+void nv_debug(const char *fmt, ...) NV_PRINTF(1, 2);
+void nv_set_verbose(int level);
+
+/*
+ * A list of error messages gathered before giving up, so that a user sees
+ * every problem at once. Each entry is already formatted, typically
+ * "FILE:LINE:COL: KEY: message".
+ */
+struct diag {
+	char **msgs;
+	size_t n, cap;
+};
+
+void diag_init(struct diag *d);
+void diag_free(struct diag *d);
+/* Adds "file:line:col: " + message (file NULL: message alone; line 0: no position). */
+void diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+	NV_PRINTF(5, 6);
+void diag_vadd(struct diag *d, const char *file, int line, int col, const char *fmt, va_list ap);
+void diag_print(const struct diag *d, FILE *out);
+
+/*
+ * Parses "512M", "4G", "512MiB", "1048576" (bytes when no suffix and
+ * bytes_default, MiB otherwise). Returns 0 or -EINVAL / -ERANGE.
+ */
+int parse_size(const char *s, bool bytes_default, uint64_t *out);
+
+/* Full read/write helpers that retry on EINTR and short transfers. 0 or -errno. */
+int write_full(int fd, const void *buf, size_t len);
+int pread_full(int fd, void *buf, size_t len, off_t off);
+
+/* Closes *fd if >= 0 and sets it to -1. */
+void close_fd(int *fd);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif
