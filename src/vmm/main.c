@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+#include "vmm.h"
+
+int main(int argc, char **argv)
+{
+	return vmm_main(argc, argv);
+}

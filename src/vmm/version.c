@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: MIT
+#include "vmm.h"
+
+const char *vmm_version(void)
+{
+	return NESTVMM_VERSION;
+}
