@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM control socket: a unix stream socket served on an evloop, one JSON
+ * request per line, one JSON reply per line. Protocol: docs/api.md.
+ *
+ * Threading: api_new, api_register and api_free run on the loop's thread (or
+ * while the loop is not running); handlers run on the loop's thread and must
+ * not call api_free. api_call and the printing helpers need no server.
+ */
+#ifndef NV_API_H
+#define NV_API_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct evloop;
+struct json_object;
+struct api;
+
+/* Longest request line accepted, newline excluded. */
+#define API_MAX_REQUEST (64 * 1024)
+/* Queued reply bytes past which a client that does not read is dropped. */
+#define API_MAX_OUTPUT (1024 * 1024)
+/* Clients served at once; further connections get an EBUSY error and are closed. */
+#define API_MAX_CLIENTS 64
+
+/*
+ * handler: fill *reply (a json object you create, or leave NULL for {}) or set
+ * *err (malloc'd message) and return a negative errno; args is the request's
+ * "arguments" object or NULL. The server owns *reply and *err afterwards.
+ */
+typedef int (*api_handler)(void *opaque, struct json_object *args, struct json_object **reply,
+			   char **err);
+
+/*
+ * Creates the socket at path: mode 0600 (umask-proof), refuses ("in use by a
+ * running VMM", -EADDRINUSE) if a live server answers at that path, removes a
+ * stale socket file, refuses (-EEXIST) if the path exists and is not a socket.
+ * 0 / -errno with *err set to a human message naming the path (free it).
+ * The built-in command "commands" is registered already.
+ */
+int api_new(struct evloop *loop, const char *path, struct api **out, char **err);
+
+/* 0, -EEXIST (already registered), -EINVAL (empty name or NULL handler), -ENOMEM. */
+int api_register(struct api *a, const char *command, api_handler h, void *opaque);
+
+/* Closes every client, removes the socket file (if it is still ours). NULL ok. */
+void api_free(struct api *a);
+
+/*
+ * Who may talk: peers whose SO_PEERCRED uid equals uid, or 0 when allow_root.
+ * Defaults: the VMM's own euid, root allowed. Exists for tests, which run as
+ * root and could not otherwise see a rejection; applies to new connections.
+ */
+void api_set_allowed_peer(struct api *a, uid_t uid, bool allow_root);
+
+/*
+ * Client side, for `vmm` subcommands and tests: connect, send one request,
+ * read one reply line. args may be NULL (it is not consumed); timeout_ms < 0
+ * waits forever and bounds the whole exchange otherwise. Returns 0 and *reply
+ * (the parsed reply object: {"return": ...} or {"error": ...}; put it) or
+ * -errno (-ECONNREFUSED, -ENOENT, -ETIMEDOUT, -ENAMETOOLONG, -EPROTO for a
+ * reply that is not a JSON object, -EMSGSIZE, -ECONNRESET...).
+ */
+int api_call(const char *path, const char *command, struct json_object *args, int timeout_ms,
+	     struct json_object **reply);
+
+/*
+ * Whether a server listens at path, without talking to it: 1 yes (it will
+ * see a connection open and close), 0 no (no file, or a stale socket), or
+ * -errno when that cannot be told (-EACCES, -ENOTSOCK...).
+ */
+int api_probe(const char *path);
+
+/*
+ * As api_call, with the arguments given as JSON text (NULL or "" for none),
+ * which must be an object: -EINVAL and *err otherwise. On any failure *err
+ * holds a human message naming the path (see api_call_strerror).
+ */
+int api_call_json(const char *path, const char *command, const char *args_json, int timeout_ms,
+		  struct json_object **reply, char **err);
+
+/* Malloc'd human message for a negative errno returned by api_call. NULL on ENOMEM. */
+char *api_call_strerror(const char *path, int rc);
+
+/*
+ * Prints a reply for humans and scripts: the "return" value as pretty JSON on
+ * out (returns 0), or "error: CODE: MESSAGE" on errout (returns -EREMOTEIO),
+ * or a complaint about a malformed reply on errout (returns -EPROTO).
+ */
+int api_print_reply(struct json_object *reply, FILE *out, FILE *errout);
+
+/* ---- the wire format, for anything speaking or faking the protocol ---- */
+
+/* {"error": {"code": code, "message": message}, "id": id} (id omitted when NULL;
+ * it is not consumed). NULL when out of memory. */
+struct json_object *api_error_reply(const char *code, const char *message,
+				    struct json_object *id);
+/* The same with the errno name of a negative errno as the code ("EBUSY") and,
+ * when message is NULL, its description as the message. */
+struct json_object *api_errno_reply(int rc, const char *message, struct json_object *id);
+
+/*
+ * Strict parse of one message (a line without its newline; need not be
+ * NUL-terminated) that must be a JSON object, whitespace around allowed.
+ * 0 and *out, or -EPROTO (-ENOMEM, -EMSGSIZE) with the reason in why.
+ */
+int api_parse_line(const char *line, size_t len, struct json_object **out, char *why,
+		   size_t why_len);
+
+#endif
