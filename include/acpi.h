@@ -33,8 +33,14 @@ struct acpi_config {
  * at base_gpa itself, so it is inside 0xE0000-0xFFFFF whenever base_gpa is.
  * Returns the bytes used, -ENOSPC (room too small, or base_gpa in the BIOS
  * area and the tables would cross 1 MiB), or -EINVAL (ncpus 0 or >
- * ACPI_MAX_CPUS, base_gpa not 16-byte aligned). *rsdp_gpa = the RSDP's
- * guest address. The whole set for 255 vCPUs takes under 4 KiB.
+ * ACPI_MAX_CPUS, base_gpa not 16-byte aligned, a sleep port 0).
+ * *rsdp_gpa = the RSDP's guest address. The whole set for 255 vCPUs takes
+ * under 4 KiB.
+ *
+ * Power-off, as Linux does it on a HW-reduced FADT: it first writes
+ * WAK_STS (0x80) to the sleep status register, then
+ * SLP_TYP << 2 | SLP_EN (ACPI_SLEEP_CTL_S5, 0x34) to the sleep control
+ * register; a VMM should test ((v >> 2) & 7) == ACPI_SLP_TYP_S5 && (v & SLP_EN).
  */
 int acpi_build(uint8_t *dst, size_t room, const struct acpi_config *c, uint64_t *rsdp_gpa);
 

@@ -192,6 +192,9 @@ int acpi_build(uint8_t *dst, size_t room, const struct acpi_config *c, uint64_t 
 {
 	if (!dst || !c || c->ncpus == 0 || c->ncpus > ACPI_MAX_CPUS || (c->base_gpa & 15))
 		return -EINVAL;
+	/* Linux refuses to enter S5 through a HW-reduced FADT lacking either register. */
+	if (!c->sleep_ctl_port || !c->sleep_sts_port)
+		return -EINVAL;
 
 	const size_t rsdp_off = 0;
 	const size_t xsdt_off = align16(rsdp_off + RSDP_LEN);

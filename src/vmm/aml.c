@@ -127,7 +127,8 @@ static void close_pkg(struct aml *a, size_t mark, const uint8_t *extra, size_t n
 		fail(a, -ENOSPC);
 		return;
 	}
-	memcpy(hdr + n, extra, nextra);
+	if (nextra)
+		memcpy(hdr + n, extra, nextra);
 	insert(a, mark, hdr, n + nextra);
 }
 

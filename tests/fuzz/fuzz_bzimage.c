@@ -36,9 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	uint8_t zp[ZP_SIZE];
 	uint32_t cmdline_len = bi.cmdline_size > 64 ? 64 : bi.cmdline_size;
-	uint32_t initrd_size = bi.initrd_addr_max >= 0x1000000 ? 0x100000 : 0;
-	rc = bzimage_setup_zeropage(zp, data, &bi, 0x20000, cmdline_len, 0x1000000 - 0x100000 * !!initrd_size,
-				    initrd_size, e820, 2, 0xe0000);
+	/* An initrd ending at 16 MiB when the kernel allows it, none otherwise. */
+	uint32_t initrd_size = bi.initrd_addr_max >= 0xffffff ? 0x100000 : 0;
+	uint64_t initrd_gpa = initrd_size ? 0xf00000 : 0;
+	rc = bzimage_setup_zeropage(zp, data, &bi, 0x20000, cmdline_len, initrd_gpa, initrd_size,
+				    e820, 2, 0xe0000);
 	CHECK(rc == 0);
 	CHECK(memcmp(zp + BZ_HEADER, "HdrS", 4) == 0);
 	CHECK(zp[BZ_TYPE_OF_LOADER] == 0xff && zp[ZP_E820_ENTRIES] == 2);

@@ -246,6 +246,12 @@ static void test_refusals_and_placement(void **state)
 	c = config(2, 0);
 	c.base_gpa = BASE + 8;
 	assert_int_equal(acpi_build(buf, sizeof(buf), &c, &rsdp), -EINVAL);
+	c = config(2, 0);
+	c.sleep_ctl_port = 0;
+	assert_int_equal(acpi_build(buf, sizeof(buf), &c, &rsdp), -EINVAL);
+	c = config(2, 0);
+	c.sleep_sts_port = 0;
+	assert_int_equal(acpi_build(buf, sizeof(buf), &c, &rsdp), -EINVAL);
 	/* In the BIOS area the set must end below 1 MiB. */
 	c = config(255, 0x505);
 	c.base_gpa = 0xff800;
