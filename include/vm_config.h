@@ -9,7 +9,8 @@
  *
  *   name      = "demo"                 # [A-Za-z0-9._-]{1,64}
  *   cpus      = 2                      # 1..255
- *   memory    = "512M" | 512           # string with K/M/G/T[iB] suffix, or integer MiB; >= 16 MiB
+ *   memory    = "512M" | 512           # string with K/M/G/T[iB] suffix, or integer MiB;
+ *                                      # >= 16 MiB, a multiple of 4 KiB
  *   nested    = "off" | "auto" | "on"
  *   on_reboot = "exit" | "restart"
  *
@@ -26,12 +27,18 @@
  *   [api]
  *   socket = "path/to/vmm.sock"
  *
- *   [[disk]]   path (required), readonly = false, cache = "writeback" | "unsafe", serial = "..."
- *   [[net]]    tap = "name", mac = "52:54:00:12:34:56", bridge = "br0", mac_spoofing = false
+ *   [[disk]]   path (required), readonly = false, cache = "writeback" | "unsafe",
+ *              serial = "..." (at most 20 printable ASCII characters); at most VM_MAX_DISKS
+ *   [[net]]    tap = "name", mac = "52:54:00:12:34:56" (unicast), bridge = "br0",
+ *              mac_spoofing = false; at most VM_MAX_NETS
  *   [rng]      enabled = true
  *   [balloon]  enabled = true
  *
- * Relative paths are resolved against the directory of the TOML file.
+ * Tables may also be written inline (boot = { kernel = "..." }, disk = [ { path = "..." } ]).
+ *
+ * Relative paths (kernel, initrd, console path, api socket, disk path) are
+ * resolved against the directory of the TOML file (vm_config_load_buffer: the
+ * current directory) and stored absolute. The TOML reader is include/toml.h.
  */
 #ifndef NV_VM_CONFIG_H
 #define NV_VM_CONFIG_H
