@@ -15,6 +15,8 @@ struct acpi_config {
 	uint16_t sleep_ctl_port;   /* HW-reduced FADT SLEEP_CONTROL_REG, I/O space, 8 bits */
 	uint16_t sleep_sts_port;   /* SLEEP_STATUS_REG */
 	uint16_t pvpanic_port;     /* 0: none; else a QEMU0001 device with this 1-byte I/O port in the DSDT */
+	uint16_t serial_port;      /* 0: none; else a PNP0501 UART (8 ports) at this base ... */
+	uint8_t serial_irq;        /* ... on this ISA IRQ (edge, active high) */
 	uint32_t ioapic_addr;      /* 0xFEC00000 */
 	uint8_t ioapic_id;
 	uint32_t lapic_addr;       /* 0xFEE00000 */

@@ -131,8 +131,30 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 	aml_integer(a, 0);
 	aml_package_end(a, pkg);
 
+	if (!c->pvpanic_port && !c->serial_port)
+		return;
+	size_t sb = aml_scope_begin(a, "_SB_");
+	if (c->serial_port) {
+		/*
+		 * A HW-reduced guest has no legacy PIC and maps no ISA IRQ by itself:
+		 * the UART must be described here so its IRQ gets an I/O APIC route.
+		 */
+		size_t dev = aml_device_begin(a, "COM1");
+		aml_name(a, "_HID");
+		aml_eisaid(a, "PNP0501");
+		aml_name(a, "_UID");
+		aml_integer(a, 0);
+		aml_name(a, "_CRS");
+		size_t rt = aml_restemplate_begin(a);
+		aml_res_io(a, true, c->serial_port, c->serial_port, 1, 8);
+		uint32_t irq = c->serial_irq;
+		aml_res_interrupt(a, false, false, false, &irq, 1);
+		aml_restemplate_end(a, rt);
+		aml_name(a, "_STA");
+		aml_integer(a, 0x0f);
+		aml_device_end(a, dev);
+	}
 	if (c->pvpanic_port) {
-		size_t sb = aml_scope_begin(a, "_SB_");
 		size_t dev = aml_device_begin(a, "PEVT");
 		aml_name(a, "_HID");
 		aml_string(a, "QEMU0001");
@@ -143,8 +165,8 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 		aml_name(a, "_STA");
 		aml_integer(a, 0x0f);
 		aml_device_end(a, dev);
-		aml_scope_end(a, sb);
 	}
+	aml_scope_end(a, sb);
 }
 
 static size_t madt_len(unsigned ncpus)

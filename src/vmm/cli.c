@@ -1,11 +1,325 @@
 // SPDX-License-Identifier: MIT
+/* The `vmm` command line: run, config check, api. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "vm.h"
+#include "vm_config.h"
 #include "vmm.h"
+
+static const char main_usage[] =
+	"usage: vmm [--version] [--help] COMMAND [ARGS]\n"
+	"\n"
+	"nestvmm: a lightweight KVM virtual machine monitor built for nested virtualization.\n"
+	"\n"
+	"commands:\n"
+	"  run [--config] FILE [FLAGS]   boot a VM (see `vmm run --help`)\n"
+	"  config check FILE             validate a VM definition; exit 0, or 2 listing every error\n"
+	"  api SOCKET COMMAND [JSON]     send one request to a running VM's control socket\n"
+	"                                (status, pause, resume, destroy, commands)\n"
+	"\n"
+	"exit status of `vmm run`: 0 guest powered off / rebooted / destroyed, 1 VMM error,\n"
+	"2 bad input (configuration, kernel, no usable /dev/kvm), 3 guest panic,\n"
+	"128+N stopped by signal N.\n";
+
+static const char run_usage[] =
+	"usage: vmm run [--config] FILE [FLAGS]\n"
+	"       vmm run --kernel BZIMAGE [FLAGS]\n"
+	"\n"
+	"Boots one VM in this process. Flags override the file.\n"
+	"\n"
+	"  -c, --config FILE        VM definition (TOML); may also be given bare\n"
+	"  -k, --kernel PATH        Linux bzImage\n"
+	"  -i, --initrd PATH        initial ramdisk\n"
+	"  -a, --cmdline STRING     kernel command line (default \"console=ttyS0\")\n"
+	"  -p, --cpus N             number of vCPUs (default 1)\n"
+	"  -m, --memory SIZE        guest RAM, e.g. 512M, 4G (plain number: MiB; default 512M)\n"
+	"      --console MODE       stdio (default), pty, file:PATH, none\n"
+	"      --api-socket PATH    control socket (JSON lines, see docs/api.md)\n"
+	"      --name NAME          VM name\n"
+	"      --nested MODE        off (default), auto, on\n"
+	"      --on-reboot ACTION   exit (default) or restart\n"
+	"      --no-acpi            no ACPI tables (MP table only; the guest cannot power off)\n"
+	"  -v, --verbose            more messages\n"
+	"  -q, --quiet              only errors\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"With a terminal on stdin, type Ctrl-A x to quit.\n";
+
+enum {
+	OPT_CONSOLE = 256,
+	OPT_API,
+	OPT_NAME,
+	OPT_NESTED,
+	OPT_ON_REBOOT,
+	OPT_NO_ACPI,
+};
+
+static int set_str(char **dst, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return -ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int parse_console(struct vm_config *cfg, const char *v, struct diag *d)
+{
+	if (!strcmp(v, "stdio"))
+		cfg->console = CONSOLE_STDIO;
+	else if (!strcmp(v, "pty"))
+		cfg->console = CONSOLE_PTY;
+	else if (!strcmp(v, "none"))
+		cfg->console = CONSOLE_NONE;
+	else if (!strncmp(v, "file:", 5) && v[5]) {
+		cfg->console = CONSOLE_FILE;
+		return set_str(&cfg->console_path, v + 5);
+	} else {
+		diag_add(d, NULL, 0, 0, "--console: '%s' is not one of stdio, pty, file:PATH, none", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_uint(const char *flag, const char *v, unsigned *out, struct diag *d)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (!*v || *end || errno || n < 0 || n > INT_MAX) {
+		diag_add(d, NULL, 0, 0, "%s: '%s' is not a number", flag, v);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Applies one run flag to cfg; errors go to d. */
+static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct diag *d)
+{
+	uint64_t size;
+	switch (opt) {
+	case 'k':
+		set_str(&cfg->kernel, arg);
+		break;
+	case 'i':
+		set_str(&cfg->initrd, arg);
+		break;
+	case 'a':
+		set_str(&cfg->cmdline, arg);
+		break;
+	case 'p':
+		parse_uint("--cpus", arg, &cfg->cpus, d);
+		break;
+	case 'm':
+		if (parse_size(arg, false, &size) < 0)
+			diag_add(d, NULL, 0, 0, "--memory: '%s' is not a size (e.g. 512M, 4G)", arg);
+		else
+			cfg->memory = size;
+		break;
+	case OPT_CONSOLE:
+		parse_console(cfg, arg, d);
+		break;
+	case OPT_API:
+		set_str(&cfg->api_socket, arg);
+		break;
+	case OPT_NAME:
+		set_str(&cfg->name, arg);
+		break;
+	case OPT_NESTED:
+		if (!strcmp(arg, "off"))
+			cfg->nested = NESTED_OFF;
+		else if (!strcmp(arg, "auto"))
+			cfg->nested = NESTED_AUTO;
+		else if (!strcmp(arg, "on"))
+			cfg->nested = NESTED_ON;
+		else
+			diag_add(d, NULL, 0, 0, "--nested: '%s' is not one of off, auto, on", arg);
+		break;
+	case OPT_ON_REBOOT:
+		if (!strcmp(arg, "exit"))
+			cfg->on_reboot = ON_REBOOT_EXIT;
+		else if (!strcmp(arg, "restart"))
+			cfg->on_reboot = ON_REBOOT_RESTART;
+		else
+			diag_add(d, NULL, 0, 0, "--on-reboot: '%s' is not one of exit, restart", arg);
+		break;
+	case OPT_NO_ACPI:
+		cfg->acpi = false;
+		break;
+	}
+}
+
+static const struct option run_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'a' },
+	{ "cpus", required_argument, NULL, 'p' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "api-socket", required_argument, NULL, OPT_API },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "nested", required_argument, NULL, OPT_NESTED },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+struct flag {
+	int opt;
+	const char *arg;
+};
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct diag d;
+	struct flag *flags = calloc((size_t)argc + 1, sizeof(*flags));
+	size_t nflags = 0;
+	const char *config = NULL;
+	int verbose = 0, status = VMM_EXIT_USAGE, opt;
+	vm_config_init(&cfg);
+	diag_init(&d);
+	if (!flags)
+		return VMM_EXIT_ERROR;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:k:i:a:p:m:vqh", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'q':
+			verbose = -1;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			status = 0;
+			goto out;
+		case ':':
+			diag_add(&d, NULL, 0, 0, "%s needs a value", argv[optind - 1]);
+			break;
+		case '?':
+			diag_add(&d, NULL, 0, 0, "unknown option '%s' (see vmm run --help)", argv[optind - 1]);
+			break;
+		default:
+			flags[nflags++] = (struct flag){ opt, optarg };
+			break;
+		}
+	}
+	if (optind < argc && !config)
+		config = argv[optind++];
+	if (optind < argc)
+		diag_add(&d, NULL, 0, 0, "unexpected argument '%s'", argv[optind]);
+	if (d.n)
+		goto fail;
+	nv_set_verbose(verbose);
+	if (config && vm_config_load_file(&cfg, config, &d) < 0) {
+		if (!d.n)
+			diag_add(&d, config, 0, 0, "cannot read the file");
+		goto fail;
+	}
+	for (size_t i = 0; i < nflags; i++)
+		apply_flag(&cfg, flags[i].opt, flags[i].arg, &d);
+	if (!d.n)
+		vm_config_validate(&cfg, &d);
+	if (d.n)
+		goto fail;
+	status = vm_run(&cfg);
+	goto out;
+fail:
+	diag_print(&d, stderr);
+	status = VMM_EXIT_USAGE;
+out:
+	free(flags);
+	diag_free(&d);
+	vm_config_free(&cfg);
+	return status;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+	if (argc < 3 || strcmp(argv[1], "check") || !strcmp(argv[2], "--help")) {
+		fputs("usage: vmm config check FILE\n", argc >= 3 && !strcmp(argv[2], "--help") ? stdout : stderr);
+		return argc >= 3 && !strcmp(argv[2], "--help") ? 0 : VMM_EXIT_USAGE;
+	}
+	struct vm_config cfg;
+	struct diag d;
+	vm_config_init(&cfg);
+	diag_init(&d);
+	int status = 0;
+	if (vm_config_load_file(&cfg, argv[2], &d) < 0 && !d.n)
+		diag_add(&d, argv[2], 0, 0, "cannot read the file");
+	if (!d.n)
+		vm_config_validate(&cfg, &d);
+	if (d.n) {
+		diag_print(&d, stderr);
+		status = VMM_EXIT_USAGE;
+	} else {
+		printf("%s: ok (%u vCPUs, %llu MiB, nested %s)\n", argv[2], cfg.cpus,
+			(unsigned long long)(cfg.memory >> 20), nested_mode_name(cfg.nested));
+	}
+	diag_free(&d);
+	vm_config_free(&cfg);
+	return status;
+}
+
+static int cmd_api(int argc, char **argv)
+{
+	if (argc < 3 || argc > 4) {
+		fputs("usage: vmm api SOCKET COMMAND [JSON-ARGUMENTS]\n", stderr);
+		return VMM_EXIT_USAGE;
+	}
+	struct json_object *reply = NULL;
+	char *err = NULL;
+	int r = api_call_json(argv[1], argv[2], argc == 4 ? argv[3] : NULL, 10000, &reply, &err);
+	if (r < 0) {
+		nv_err("%s", err ? err : "request failed");
+		free(err);
+		return VMM_EXIT_ERROR;
+	}
+	int status = api_print_reply(reply, stdout, stderr) < 0 ? VMM_EXIT_ERROR : 0;
+	json_object_put(reply);
+	free(err);
+	return status;
+}
 
 int vmm_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("vmm %s\n", vmm_version());
-	return 0;
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return VMM_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("vmm (nestvmm) %s\n", vmm_version());
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "config"))
+		return cmd_config(argc - 1, argv + 1);
+	if (!strcmp(cmd, "api"))
+		return cmd_api(argc - 1, argv + 1);
+	nv_err("unknown command '%s' (see vmm --help)", cmd);
+	return VMM_EXIT_USAGE;
 }

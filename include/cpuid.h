@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest's CPUID, as pure functions over a table: the host KVM's
+ * supported table in, one vCPU's table out. The layout of struct cpuid_entry
+ * matches struct kvm_cpuid_entry2 field for field so the VMM converts
+ * without KVM headers leaking here.
+ */
+#ifndef NV_CPUID_H
+#define NV_CPUID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CPUID_FLAG_SIGNIFICANT_INDEX 1
+
+struct cpuid_entry {
+	uint32_t function, index, flags;
+	uint32_t eax, ebx, ecx, edx;
+	uint32_t padding[3];
+};
+
+struct cpuid_table {
+	struct cpuid_entry *e;
+	size_t n;
+};
+
+enum cpu_vendor { VENDOR_OTHER = 0, VENDOR_INTEL, VENDOR_AMD };
+
+struct cpuid_entry *cpuid_find(const struct cpuid_table *t, uint32_t function, uint32_t index);
+enum cpu_vendor cpuid_vendor(const struct cpuid_table *t);
+
+/*
+ * Patches t in place for vCPU apic_id of ncpus (one socket, ncpus cores, one
+ * thread each): APIC ids in leaves 1, 0xB, 0x1F, 0x8000_001E, core counts in
+ * leaves 1, 4, 0x8000_0001, 0x8000_0008; the hypervisor bit (CPUID.1:ECX[31])
+ * so Linux reads KVM's paravirtual leaves 0x4000_0000/1 (kvm-clock).
+ */
+void cpuid_set_topology(struct cpuid_table *t, unsigned apic_id, unsigned ncpus);
+
+/* Hides VMX (1:ECX[5]) and SVM (0x8000_0001:ECX[2], leaf 0x8000_000A). */
+void cpuid_hide_virt(struct cpuid_table *t);
+
+#endif

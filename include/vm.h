@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One running VM: the KVM VM, its RAM, devices and vCPU threads (the
+ * "machine", rebuilt on a guest reset when on_reboot = "restart"), plus what
+ * outlives a reset: the I/O thread's event loop, the console and the control
+ * socket. Locking: vm->lock protects state, stop_reason and the pause
+ * handshake; devices have their own locks.
+ */
+#ifndef NV_VM_H
+#define NV_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot.h"
+#include "bus.h"
+#include "guest_mem.h"
+#include "kvm.h"
+#include "pvpanic.h"
+#include "vm_config.h"
+
+struct api;
+struct console;
+struct evloop;
+struct i8042;
+struct serial;
+struct cpuid_table;
+
+enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
+
+enum vm_stop_reason {
+	STOP_NONE = 0,
+	STOP_POWEROFF,  /* ACPI S5 */
+	STOP_RESET,     /* i8042 reset, triple fault */
+	STOP_PANIC,     /* pvpanic */
+	STOP_DESTROY,   /* control socket */
+	STOP_SIGNAL,    /* SIGINT/SIGTERM/SIGHUP, or the console escape */
+	STOP_ERROR,     /* KVM failure or internal error */
+};
+
+/* Exit statuses of `vmm run`, documented in README.md. */
+#define VMM_EXIT_OK 0
+#define VMM_EXIT_ERROR 1
+#define VMM_EXIT_USAGE 2
+#define VMM_EXIT_PANIC 3
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	bool paused; /* parked in the pause wait (under vm->lock) */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct boot_image img;
+	struct bus pio, mmio;
+	struct serial *serial;
+	struct i8042 *kbd;
+	struct pvpanic pvpanic;
+	struct cpuid_table *cpuid; /* host-supported table, read once */
+	struct vcpu *vcpus;
+	unsigned ncpus;
+
+	struct evloop *loop;
+	struct console *console;
+	struct api *api;
+	int sigfd;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vm_state state;
+	enum vm_stop_reason stop_reason;
+	int stop_signal;
+	char stop_detail[256];
+	unsigned resets;
+	uint64_t started_ns;
+};
+
+/* vm.c */
+int vm_run(const struct vm_config *cfg);
+/* Asks the VM to stop (first reason wins); callable from any thread. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *detail);
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, char **err);
+int vcpu_setup_boot(struct vcpu *v, uint64_t entry, char **err);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+void vcpu_signals_init(void);
+
+/* machine.c: the part rebuilt on reset */
+int machine_build(struct vm *vm, char **err);
+void machine_destroy(struct vm *vm);
+
+/* vm_api.c */
+int vm_api_register(struct vm *vm);
+
+#endif

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The machine: what a guest reset throws away and builds again — the KVM VM
+ * and its vCPUs, guest RAM with the kernel loaded, and the legacy devices.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acpi.h"
+#include "console.h"
+#include "cpuid.h"
+#include "i8042.h"
+#include "serial.h"
+#include "vm.h"
+
+#define SERIAL_PORT 0x3f8
+#define SERIAL_IRQ 4
+
+static void serial_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+	kvm_irq_line(&vm->kvm, SERIAL_IRQ, level);
+}
+
+static void serial_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+	console_write(vm->console, buf, len);
+}
+
+static void serial_rx_room(void *opaque)
+{
+	struct vm *vm = opaque;
+	console_rx_resume(vm->console);
+}
+
+static const struct serial_ops serial_ops = {
+	.irq_line = serial_irq,
+	.tx = serial_tx,
+	.rx_room = serial_rx_room,
+};
+
+static void kbd_irq(void *opaque, unsigned irq, int level)
+{
+	struct vm *vm = opaque;
+	kvm_irq_line(&vm->kvm, irq, level);
+}
+
+static void kbd_reset(void *opaque)
+{
+	vm_request_stop(opaque, STOP_RESET, "keyboard controller reset");
+}
+
+static const struct i8042_ops kbd_ops = {
+	.irq_line = kbd_irq,
+	.reset = kbd_reset,
+};
+
+static void pvpanic_event(void *opaque, uint8_t events)
+{
+	struct vm *vm = opaque;
+	if (events & PVPANIC_PANICKED)
+		vm_request_stop(vm, STOP_PANIC, "the guest kernel panicked (pvpanic)");
+	else if (events & PVPANIC_CRASH_LOADED)
+		nv_info("guest reports a crash kernel was loaded (pvpanic)");
+}
+
+/* ACPI hardware-reduced sleep control: SLP_EN (bit 5) with SLP_TYP (bits 4:2). */
+static void sleep_io(void *opaque, uint64_t offset, uint8_t *data, unsigned size, bool is_write)
+{
+	struct vm *vm = opaque;
+	if (!is_write) {
+		memset(data, 0, size);
+		return;
+	}
+	if (offset == 0 && (data[0] & 0x20) && ((data[0] >> 2) & 7) == ACPI_SLP_TYP_S5)
+		vm_request_stop(vm, STOP_POWEROFF, "ACPI S5");
+}
+
+static void ignore_io(void *opaque, uint64_t offset, uint8_t *data, unsigned size, bool is_write)
+{
+	if (!is_write)
+		memset(data, 0xff, size);
+}
+
+static int register_devices(struct vm *vm)
+{
+	int r = 0;
+	vm->serial = serial_new(&serial_ops, vm);
+	vm->kbd = i8042_new(&kbd_ops, vm);
+	if (!vm->serial || !vm->kbd)
+		return -ENOMEM;
+	vm->pvpanic.event = pvpanic_event;
+	vm->pvpanic.opaque = vm;
+	if (!r)
+		r = bus_register(&vm->pio, SERIAL_PORT, 8, serial_io, vm->serial, "serial0");
+	if (!r)
+		r = bus_register(&vm->pio, 0x60, 1, i8042_data_io, vm->kbd, "i8042");
+	if (!r)
+		r = bus_register(&vm->pio, 0x64, 1, i8042_cmd_io, vm->kbd, "i8042");
+	if (!r)
+		r = bus_register(&vm->pio, PORT_PVPANIC, 1, pvpanic_io, &vm->pvpanic, "pvpanic");
+	if (!r)
+		r = bus_register(&vm->pio, PORT_SLEEP_CTL, 2, sleep_io, vm, "acpi-sleep");
+	/* The port-0x80 POST code and 0xed delay port: swallowed quietly. */
+	if (!r)
+		r = bus_register(&vm->pio, 0x80, 1, ignore_io, NULL, "post");
+	if (!r)
+		r = bus_register(&vm->pio, 0xed, 1, ignore_io, NULL, "delay");
+	return r;
+}
+
+int machine_build(struct vm *vm, char **err)
+{
+	int r;
+	if ((r = kvm_create_vm(&vm->kvm, err)) < 0)
+		return r;
+	if ((r = guest_mem_init(&vm->mem, vm->cfg->memory)) < 0) {
+		if (asprintf(err, "cannot reserve %llu MiB of guest RAM: %s",
+			    (unsigned long long)(vm->cfg->memory >> 20), strerror(-r)) < 0)
+			*err = NULL;
+		return r;
+	}
+	r = kvm_set_memory(&vm->kvm, 0, 0, vm->mem.low_size, vm->mem.host);
+	if (r == 0 && vm->mem.high_size)
+		r = kvm_set_memory(&vm->kvm, 1, MEM_4G, vm->mem.high_size, vm->mem.host + vm->mem.low_size);
+	if (r < 0) {
+		if (asprintf(err, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r)) < 0)
+			*err = NULL;
+		return r;
+	}
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	if ((r = register_devices(vm)) < 0) {
+		if (asprintf(err, "registering devices: %s", strerror(-r)) < 0)
+			*err = NULL;
+		return r;
+	}
+	struct boot_firmware fw = { .ncpus = vm->ncpus, .acpi = vm->cfg->acpi, .pvpanic = true };
+	if ((r = boot_image_load(&vm->img, &vm->mem, &fw, err)) < 0)
+		return r;
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if ((r = vcpu_create(vm, &vm->vcpus[i], i, err)) < 0)
+			return r;
+	if ((r = vcpu_setup_boot(&vm->vcpus[0], vm->img.entry, err)) < 0)
+		return r;
+	return 0;
+}
+
+void machine_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	kvm_close_vm(&vm->kvm);
+	guest_mem_free(&vm->mem);
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	serial_free(vm->serial);
+	vm->serial = NULL;
+	i8042_free(vm->kbd);
+	vm->kbd = NULL;
+}
