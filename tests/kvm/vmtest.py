@@ -96,7 +96,10 @@ class VM:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                print("# warning: vmm pid %d did not die after SIGKILL" % self.proc.pid, flush=True)
         for t in self.readers:
             t.join(5)
         if self.log_dir:
