@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk (virtio 1.2, 5.2) on a raw image file: read, write, flush,
+ * get-id, discard (fallocate punch hole) and write-zeroes (fallocate zero
+ * range, or punch hole when the driver sets the unmap flag). A read-only
+ * disk offers VIRTIO_BLK_F_RO and still answers VIRTIO_BLK_S_IOERR itself to
+ * every write, discard or write-zeroes. VIRTIO_BLK_F_FLUSH is always
+ * offered: with cache = writeback a flush is an fdatasync of the image,
+ * completed before the request is returned; with cache = unsafe a flush is
+ * answered OK without touching the disk (data reaches the file only when the
+ * host kernel writes back its page cache).
+ *
+ * I/O runs on the disk's own worker thread (VIRTIO_RUN_WORKER, the default)
+ * with preadv/pwritev straight into guest memory; never on a vCPU thread.
+ */
+#ifndef NV_VIRTIO_BLK_H
+#define NV_VIRTIO_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio.h"
+
+/* Request types and status (5.2.6). */
+#define VIRTIO_BLK_T_IN           0
+#define VIRTIO_BLK_T_OUT          1
+#define VIRTIO_BLK_T_FLUSH        4
+#define VIRTIO_BLK_T_GET_ID       8
+#define VIRTIO_BLK_T_DISCARD      11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+#define VIRTIO_BLK_ID_BYTES 20
+#define VIRTIO_BLK_WZ_UNMAP 1u
+
+/* Feature bits (5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX     1
+#define VIRTIO_BLK_F_SEG_MAX      2
+#define VIRTIO_BLK_F_RO           5
+#define VIRTIO_BLK_F_BLK_SIZE     6
+#define VIRTIO_BLK_F_FLUSH        9
+#define VIRTIO_BLK_F_TOPOLOGY     10
+#define VIRTIO_BLK_F_CONFIG_WCE   11
+#define VIRTIO_BLK_F_MQ           12
+#define VIRTIO_BLK_F_DISCARD      13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Config space offsets (5.2.4). */
+#define VIRTIO_BLK_CFG_CAPACITY     0   /* le64, 512-byte sectors */
+#define VIRTIO_BLK_CFG_SIZE_MAX     8
+#define VIRTIO_BLK_CFG_SEG_MAX      12
+#define VIRTIO_BLK_CFG_BLK_SIZE     20
+#define VIRTIO_BLK_CFG_NUM_QUEUES   34
+#define VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS 36
+#define VIRTIO_BLK_CFG_MAX_DISCARD_SEG     40
+#define VIRTIO_BLK_CFG_DISCARD_ALIGN       44
+#define VIRTIO_BLK_CFG_MAX_WZ_SECTORS      48
+#define VIRTIO_BLK_CFG_MAX_WZ_SEG          52
+#define VIRTIO_BLK_CFG_WZ_MAY_UNMAP        56
+#define VIRTIO_BLK_CFG_SIZE                60
+
+struct virtio_blk;
+
+enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK = 0, VIRTIO_BLK_CACHE_UNSAFE };
+
+struct virtio_blk_conf {
+	const char *path;              /* raw image; opened O_RDWR (O_RDONLY if readonly) */
+	bool readonly;
+	enum virtio_blk_cache cache;
+	const char *serial;            /* GET_ID answer (<= 20 bytes; NULL: empty) */
+	const char *name;              /* "virtio-blk0"; NULL: "virtio-blk" */
+	uint16_t queue_size;           /* 0: 256 */
+	enum virtio_run run;           /* VIRTIO_RUN_WORKER (0) unless testing */
+	struct evloop *loop;           /* for VIRTIO_RUN_EVLOOP */
+	const struct gmem *mem;
+};
+
+/* Per-queue counters for the control socket's status. */
+struct virtio_blk_stats {
+	uint64_t requests;             /* completed requests, all types */
+	uint64_t read_ops, write_ops, flush_ops, discard_ops, write_zeroes_ops;
+	uint64_t bytes_read, bytes_written;
+	uint64_t errors;               /* requests answered IOERR or UNSUPP */
+};
+
+/* Opens the image and adds the PCI function. 0 or -errno (open/fstat
+ * errors, -EINVAL, and those of virtio_pci_new). */
+int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int slot,
+		   struct virtio_blk **out);
+void virtio_blk_free(struct virtio_blk *b); /* NULL ok */
+struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
+unsigned virtio_blk_num_queues(const struct virtio_blk *b);
+/* Snapshot of queue q's counters (any thread). 0 or -EINVAL. */
+int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_stats *out);
+uint64_t virtio_blk_capacity(const struct virtio_blk *b); /* sectors */
+
+/* Test hook: called instead of fdatasync(fd) for a writeback flush; its
+ * return value (0 or -errno) is the flush's result. NULL restores fdatasync. */
+void virtio_blk_set_sync_hook(struct virtio_blk *b, int (*hook)(void *opaque, int fd),
+			      void *opaque);
+
+#endif
