@@ -120,6 +120,7 @@ struct virtqueue {
 	uint16_t used_idx;             /* our shadow of used->idx */
 	uint16_t signalled_used;       /* used_idx at the last interrupt */
 	bool signalled_valid;
+	bool suppressed;               /* vq_suppress_notify(true) in force */
 	uint8_t *inflight;             /* bitmap over heads, max_size bits */
 	unsigned ninflight;
 
