@@ -246,6 +246,8 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 		nested_cpuid_hide(t);
 		if (mode != NESTED_ON)
 			return 0;
+		if (!d)
+			return -ENOTSUP;
 		if (v == NESTED_VENDOR_UNKNOWN)
 			diag_add(d, NULL, 0, 0, "nested = \"on\": the CPU vendor \"%s\" is neither "
 				"Intel nor AMD/Hygon; nestvmm can only expose VMX (CPUID leaf 0x1 ECX bit 5) "
