@@ -51,7 +51,9 @@ struct boot_image {
 	size_t hdr_len;
 	struct bzimage_info bi;
 	const char *cmdline;
-	uint64_t entry; /* 64-bit entry point, set by boot_image_load */
+	bool direct;     /* try the decompressed vmlinux first */
+	int vmlinux_fd;  /* its fd once opened (kept for a restart), or -1 */
+	uint64_t entry;  /* 64-bit entry point, set by boot_image_load */
 };
 
 struct boot_firmware {
@@ -66,7 +68,7 @@ struct boot_firmware {
  * kernel's limit. Appends each problem to d. 0 or -errno.
  */
 int boot_image_open(struct boot_image *img, const char *kernel, const char *initrd,
-	const char *cmdline, uint64_t mem_size, struct diag *d);
+	const char *cmdline, bool direct, uint64_t mem_size, struct diag *d);
 void boot_image_close(struct boot_image *img);
 /* Writes everything the guest needs into m. 0 or -errno with *err set. */
 int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct boot_firmware *fw,

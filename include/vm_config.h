@@ -19,6 +19,8 @@
  *   initrd  = "path/to/initrd"
  *   cmdline = "console=ttyS0"
  *   acpi    = true                     # false: no ACPI tables, MP table only
+ *   direct  = true                     # enter the decompressed vmlinux (cached); false: the
+ *                                      # bzImage's own decompressor runs (keeps KASLR)
  *
  *   [console]
  *   mode = "stdio" | "pty" | "file" | "none"
@@ -86,6 +88,7 @@ struct vm_config {
 	char *initrd;
 	char *cmdline;   /* NULL: the default "console=ttyS0" */
 	bool acpi;       /* default true */
+	bool direct_boot; /* default true: enter the cached vmlinux, skipping the guest decompressor */
 
 	enum console_mode console;
 	char *console_path;

@@ -22,6 +22,7 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->nested = NESTED_OFF;
 	cfg->on_reboot = ON_REBOOT_EXIT;
 	cfg->acpi = true;
+	cfg->direct_boot = true;
 	cfg->console = CONSOLE_STDIO;
 	cfg->rng = false;
 	cfg->balloon = false;

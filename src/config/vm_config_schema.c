@@ -297,11 +297,17 @@ static void f_acpi(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 	get_bool(c, v, &c->cfg->acpi);
 }
 
+static void f_direct(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	get_bool(c, v, &c->cfg->direct_boot);
+}
+
 static const struct field boot_fields[] = {
 	{ "kernel", f_kernel },
 	{ "initrd", f_initrd },
 	{ "cmdline", f_cmdline },
 	{ "acpi", f_acpi },
+	{ "direct", f_direct },
 };
 
 static void f_boot(struct vmc_ctx *c, const struct toml_node *v, void *obj)

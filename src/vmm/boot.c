@@ -11,6 +11,7 @@
 #include "boot.h"
 #include "kvm.h"
 #include "mptable.h"
+#include "vmlinux.h"
 
 #define HDR_MAX (64 * 1024)
 #define MIN_KERNEL_RUNTIME 0x1000000ULL /* the decompressed kernel never runs below 16 MiB */
@@ -68,10 +69,11 @@ static uint64_t initrd_addr(const struct boot_image *img, uint64_t mem_size)
 }
 
 int boot_image_open(struct boot_image *img, const char *kernel, const char *initrd,
-	const char *cmdline, uint64_t mem_size, struct diag *d)
+	const char *cmdline, bool direct, uint64_t mem_size, struct diag *d)
 {
 	memset(img, 0, sizeof(*img));
-	img->kernel_fd = img->initrd_fd = -1;
+	img->kernel_fd = img->initrd_fd = img->vmlinux_fd = -1;
+	img->direct = direct;
 	img->cmdline = cmdline ? cmdline : DEFAULT_CMDLINE;
 	size_t nerr = d->n;
 	if (!kernel) {
@@ -123,6 +125,7 @@ void boot_image_close(struct boot_image *img)
 		return;
 	close_fd(&img->kernel_fd);
 	close_fd(&img->initrd_fd);
+	close_fd(&img->vmlinux_fd);
 	free(img->hdr);
 	free(img->kernel_path);
 	free(img->initrd_path);
@@ -191,6 +194,45 @@ static unsigned build_e820(const struct guest_mem *m, struct e820_entry *e)
 	return n;
 }
 
+/*
+ * Puts the kernel in guest RAM: the cached vmlinux entered at startup_64 when
+ * direct boot works for this image, else the bzImage at 1 MiB entered at its
+ * 64-bit entry (load address + 0x200).
+ */
+static int load_kernel(struct boot_image *img, struct guest_mem *m)
+{
+	const struct bzimage_info *bi = &img->bi;
+	if (img->direct && img->vmlinux_fd < 0) {
+		int fd = vmlinux_open(img->kernel_fd, img->hdr, bi, img->kernel_file_size);
+		if (fd < 0) {
+			nv_debug("direct boot unavailable (%s): using the bzImage decompressor",
+				strerror(-fd));
+			img->direct = false;
+		}
+		img->vmlinux_fd = fd;
+	}
+	if (img->direct) {
+		uint64_t entry, end;
+		int r = elf_load(img->vmlinux_fd, m, &entry, &end);
+		if (r == 0 && end <= kernel_end(bi)) {
+			img->entry = entry;
+			return 0;
+		}
+		nv_warn("the decompressed kernel does not load (%s): using the bzImage decompressor",
+			r ? strerror(-r) : "larger than init_size");
+		img->direct = false;
+		memset(m->host, 0, m->low_size < kernel_end(bi) ? m->low_size : kernel_end(bi));
+	}
+	uint8_t *kp = guest_mem_ptr(m, BOOT_KERNEL_ADDR, bi->kernel_size);
+	if (!kp)
+		return -ENOSPC;
+	int r = pread_full(img->kernel_fd, kp, bi->kernel_size, (off_t)bi->kernel_offset);
+	if (r < 0)
+		return r;
+	img->entry = BOOT_KERNEL_ADDR + 0x200;
+	return 0;
+}
+
 static char *errmsg(const char *fmt, ...) NV_PRINTF(1, 2);
 static char *errmsg(const char *fmt, ...)
 {
@@ -207,13 +249,7 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 	char **err)
 {
 	const struct bzimage_info *bi = &img->bi;
-	int r;
-	uint8_t *kp = guest_mem_ptr(m, BOOT_KERNEL_ADDR, bi->kernel_size);
-	if (!kp) {
-		*err = errmsg("kernel does not fit in guest RAM");
-		return -ENOSPC;
-	}
-	r = pread_full(img->kernel_fd, kp, bi->kernel_size, (off_t)bi->kernel_offset);
+	int r = load_kernel(img, m);
 	if (r < 0) {
 		*err = errmsg("kernel %s: %s", img->kernel_path, strerror(-r));
 		return r;
@@ -278,6 +314,5 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 	setup_page_tables(m);
 	setup_gdt(m);
 	setup_reset_vector(m);
-	img->entry = BOOT_KERNEL_ADDR + 0x200;
 	return 0;
 }

@@ -46,6 +46,8 @@ static const char run_usage[] =
 	"      --nested MODE        off (default), auto, on\n"
 	"      --on-reboot ACTION   exit (default) or restart\n"
 	"      --no-acpi            no ACPI tables (MP table only; the guest cannot power off)\n"
+	"      --no-direct-boot     run the bzImage's own decompressor (keeps KASLR) instead of\n"
+	"                           entering the cached, decompressed vmlinux\n"
 	"  -v, --verbose            more messages\n"
 	"  -q, --quiet              only errors\n"
 	"  -h, --help               this text\n"
@@ -59,6 +61,7 @@ enum {
 	OPT_NESTED,
 	OPT_ON_REBOOT,
 	OPT_NO_ACPI,
+	OPT_NO_DIRECT,
 };
 
 static int set_str(char **dst, const char *v)
@@ -155,6 +158,9 @@ static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct d
 	case OPT_NO_ACPI:
 		cfg->acpi = false;
 		break;
+	case OPT_NO_DIRECT:
+		cfg->direct_boot = false;
+		break;
 	}
 }
 
@@ -171,6 +177,7 @@ static const struct option run_opts[] = {
 	{ "nested", required_argument, NULL, OPT_NESTED },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "no-direct-boot", no_argument, NULL, OPT_NO_DIRECT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },

@@ -223,7 +223,8 @@ int vm_run(const struct vm_config *cfg)
 	pthread_cond_init(&vm->cond, NULL);
 
 	/* Everything the user gave is checked before anything is created. */
-	if (boot_image_open(&vm->img, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->memory, &d) < 0) {
+	if (boot_image_open(&vm->img, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->direct_boot,
+		    cfg->memory, &d) < 0) {
 		diag_print(&d, stderr);
 		goto out;
 	}
@@ -266,9 +267,12 @@ int vm_run(const struct vm_config *cfg)
 		}
 	}
 
-	vm->started_ns = now_ns();
+	uint64_t t0 = now_ns();
 	if (start_machine(vm, &err) < 0)
 		goto out_err;
+	vm->started_ns = now_ns();
+	nv_debug("machine built and vCPUs started in %llu ms",
+		(unsigned long long)((vm->started_ns - t0) / 1000000));
 	for (;;) {
 		evloop_run_once(vm->loop, -1);
 		pthread_mutex_lock(&vm->lock);

@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.nested, NESTED_OFF);
 	assert_int_equal(cfg.on_reboot, ON_REBOOT_EXIT);
 	assert_true(cfg.acpi);
+	assert_true(cfg.direct_boot);
 	assert_int_equal(cfg.console, CONSOLE_STDIO);
 	assert_false(cfg.rng);
 	assert_false(cfg.balloon);
@@ -99,6 +100,7 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.initrd, "/boot/initrd.img");
 	assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
 	assert_false(cfg.acpi);
+	assert_false(cfg.direct_boot);
 	assert_int_equal(cfg.console, CONSOLE_FILE);
 	assert_string_equal(cfg.console_path, "/var/log/vm.log");
 	assert_string_equal(cfg.api_socket, "/run/vm.sock");
@@ -209,7 +211,7 @@ static void test_memory_sizes(void **state)
 static void test_unknown_keys(void **state)
 {
 	expect_one("cpus = 2\n\n[boot]\nkernel = \"/k\"\n\n\nkernal = \"/k\"\n",
-		"vm.toml:7:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi)");
+		"vm.toml:7:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)");
 	expect_one("cpu = 2\n",
 		"vm.toml:1:1: cpu: unknown key (expected one of: name, cpus, memory, nested, "
 		"on_reboot, boot, console, api, disk, net, rng, balloon)");
@@ -219,7 +221,7 @@ static void test_unknown_keys(void **state)
 		"vm.toml:1:2: bot: unknown key (expected one of: name, cpus, memory, nested, "
 		"on_reboot, boot, console, api, disk, net, rng, balloon)");
 	expect_one("boot.x.y = 1\n",
-		"vm.toml:1:6: boot.x: unknown key (expected one of: kernel, initrd, cmdline, acpi)");
+		"vm.toml:1:6: boot.x: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)");
 	expect_one("[rng]\nenable = true\n",
 		"vm.toml:2:1: rng.enable: unknown key (expected one of: enabled)");
 	expect_one("\"my key\" = 1\n",
@@ -319,7 +321,7 @@ static void test_all_errors_at_once(void **state)
 		"vm.toml:3:10: nested: \"maybe\" is not one of \"off\", \"auto\", \"on\"",
 		"vm.toml:4:1: colour: unknown key (expected one of: name, cpus, memory, nested, "
 			"on_reboot, boot, console, api, disk, net, rng, balloon)",
-		"vm.toml:6:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi)",
+		"vm.toml:6:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)",
 		"vm.toml:7:8: boot.acpi: expected a boolean (true or false), got an integer",
 		"vm.toml:8:1: disk[0]: missing required key 'path'",
 		"vm.toml:11:7: net[0].mac: ff:ff:ff:ff:ff:ff is a multicast address; the first byte "
@@ -473,7 +475,7 @@ static void test_file_errors(void **state)
 	diag_init(&d);
 	assert_int_equal(vm_config_load_file(&cfg, path, &d), -EINVAL);
 	snprintf(want, sizeof(want), "%s:3:1: boot.kernal: unknown key (expected one of: kernel, "
-		"initrd, cmdline, acpi)", path);
+		"initrd, cmdline, acpi, direct)", path);
 	expect_msgs(&d, (const char *const[]){ want }, 1);
 	diag_free(&d);
 	vm_config_free(&cfg);

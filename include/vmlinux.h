@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Direct kernel entry: the vmlinux ELF inside a bzImage, decompressed once
+ * on the host and cached, then loaded straight into guest RAM and entered
+ * at its 64-bit entry point (startup_64, %rsi = boot_params). The guest
+ * skips its own decompressor: on a stock distro kernel (xz, 8 MB -> 65 MB)
+ * that is most of the time before the kernel's first line. The trade-off:
+ * without the decompressor there is no KASLR (boot.direct = false keeps it).
+ */
+#ifndef NV_VMLINUX_H
+#define NV_VMLINUX_H
+
+#include <stdint.h>
+
+#include "bzimage.h"
+#include "guest_mem.h"
+
+/*
+ * Returns an fd of the decompressed vmlinux for the bzImage open at fd
+ * (with header bi and file_size): from the cache when present, else
+ * decompressed now (and cached when the cache directory is writable).
+ * -ENOTSUP when the payload is not xz, -errno otherwise.
+ */
+int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size);
+
+/*
+ * Loads the PT_LOAD segments of the ELF at fd into m at their physical
+ * addresses. *entry = the ELF entry (physical); *end = the highest loaded
+ * address. -ENOEXEC for a bad ELF, -ENOSPC when a segment is outside RAM.
+ */
+int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end);
+
+/* The cache directory ($NESTVMM_CACHE, $XDG_CACHE_HOME/nestvmm, ~/.cache/nestvmm). */
+int vmm_cache_dir(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vmlinux.h"
+
+#define HDR_PAYLOAD_OFFSET 0x248
+#define HDR_PAYLOAD_LENGTH 0x24c
+#define MAX_VMLINUX (512ULL * MiB)
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int vmm_cache_dir(char *buf, size_t len)
+{
+	const char *e = getenv("NESTVMM_CACHE");
+	int n;
+	if (e && *e)
+		n = snprintf(buf, len, "%s", e);
+	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
+		n = snprintf(buf, len, "%s/nestvmm", e);
+	else if ((e = getenv("HOME")) && *e)
+		n = snprintf(buf, len, "%s/.cache/nestvmm", e);
+	else
+		return -ENOENT;
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+static int mkdirs(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		int r = mkdir(path, 0755);
+		*p = '/';
+		if (r < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Decompresses the xz payload (in[0..len)) into out_fd; the last 4 bytes of
+ * the payload are the kernel build's appended size, which must match. */
+static int unxz(const uint8_t *in, size_t len, int out_fd)
+{
+	if (len < 16 || memcmp(in, "\xfd" "7zXZ", 6))
+		return -ENOTSUP;
+	uint64_t want = get32(in + len - 4);
+	if (!want || want > MAX_VMLINUX)
+		return -EINVAL;
+	lzma_stream s = LZMA_STREAM_INIT;
+	if (lzma_stream_decoder(&s, MAX_VMLINUX, 0) != LZMA_OK)
+		return -ENOMEM;
+	size_t chunk = 4 * MiB;
+	uint8_t *out = malloc(chunk);
+	int r = out ? 0 : -ENOMEM;
+	uint64_t total = 0;
+	s.next_in = in;
+	s.avail_in = len - 4;
+	while (!r) {
+		s.next_out = out;
+		s.avail_out = chunk;
+		lzma_ret lr = lzma_code(&s, LZMA_FINISH);
+		size_t got = chunk - s.avail_out;
+		if (got && (r = write_full(out_fd, out, got)) < 0)
+			break;
+		total += got;
+		if (lr == LZMA_STREAM_END)
+			break;
+		if (lr != LZMA_OK)
+			r = -EINVAL;
+	}
+	lzma_end(&s);
+	free(out);
+	if (!r && total != want)
+		r = -EINVAL;
+	return r;
+}
+
+static int decompress(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi,
+	uint64_t file_size, int out_fd)
+{
+	if (bi->version < 0x208)
+		return -ENOTSUP;
+	uint64_t off = bi->kernel_offset + get32(hdr + HDR_PAYLOAD_OFFSET);
+	uint64_t len = get32(hdr + HDR_PAYLOAD_LENGTH);
+	if (!len || off + len > file_size)
+		return -EINVAL;
+	void *map = mmap(NULL, file_size, PROT_READ, MAP_PRIVATE, bz_fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	int r = unxz((const uint8_t *)map + off, len, out_fd);
+	munmap(map, file_size);
+	return r;
+}
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * The cache key: size, modification time, and a hash of the file's first and
+ * last 64 KiB (the setup header, and the xz index with every block's CRC).
+ * It survives the file being copied or seen through another mount (9p
+ * remaps inode numbers), and changes when the kernel does.
+ */
+static int cache_key(int fd, const struct stat *st, char *key, size_t len)
+{
+	uint8_t buf[64 * 1024];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n = st->st_size < (off_t)sizeof(buf) ? (size_t)st->st_size : sizeof(buf);
+	int r = pread_full(fd, buf, n, 0);
+	if (r < 0)
+		return r;
+	h = fnv1a(h, buf, n);
+	r = pread_full(fd, buf, n, st->st_size - (off_t)n);
+	if (r < 0)
+		return r;
+	h = fnv1a(h, buf, n);
+	snprintf(key, len, "%016llx-%llx-%llx", (unsigned long long)h, (unsigned long long)st->st_size,
+		(unsigned long long)st->st_mtim.tv_sec);
+	return 0;
+}
+
+int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size)
+{
+	struct stat st;
+	char dir[512], path[700], tmp[720], key[64];
+	if (fstat(bz_fd, &st) < 0)
+		return -errno;
+	bool cached = vmm_cache_dir(dir, sizeof(dir) - 16) == 0 &&
+		cache_key(bz_fd, &st, key, sizeof(key)) == 0;
+	if (cached) {
+		strcat(dir, "/vmlinux");
+		snprintf(path, sizeof(path), "%s/%s.elf", dir, key);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		cached = mkdirs(dir) == 0;
+	}
+	int fd = -1, r;
+	if (cached) {
+		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+		fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
+	if (fd < 0) {
+		cached = false;
+		fd = memfd_create("nestvmm-vmlinux", MFD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	r = decompress(bz_fd, hdr, bi, file_size, fd);
+	if (r < 0) {
+		if (cached)
+			unlink(tmp);
+		close(fd);
+		return r;
+	}
+	if (cached && rename(tmp, path) < 0) {
+		unlink(tmp);
+		cached = false;
+	}
+	nv_debug("decompressed the kernel%s%s", cached ? " into " : "", cached ? path : "");
+	return fd;
+}
+
+int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end)
+{
+	Elf64_Ehdr eh;
+	if (pread_full(fd, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+		eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+		eh.e_phentsize != sizeof(Elf64_Phdr) || !eh.e_phnum || eh.e_phnum > 64)
+		return -ENOEXEC;
+	*end = 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread_full(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) < 0)
+			return -ENOEXEC;
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_filesz > ph.p_memsz)
+			return -ENOEXEC;
+		uint8_t *dst = guest_mem_ptr(m, ph.p_paddr, ph.p_memsz);
+		if (!dst)
+			return -ENOSPC;
+		int r = pread_full(fd, dst, ph.p_filesz, (off_t)ph.p_offset);
+		if (r < 0)
+			return r == -EIO ? -ENOEXEC : r;
+		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (ph.p_paddr + ph.p_memsz > *end)
+			*end = ph.p_paddr + ph.p_memsz;
+	}
+	if (!*end || !guest_mem_ptr(m, eh.e_entry, 1))
+		return -ENOEXEC;
+	*entry = eh.e_entry;
+	return 0;
+}
