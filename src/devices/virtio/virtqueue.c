@@ -413,8 +413,8 @@ bool vq_signal(struct virtqueue *vq)
 	if (!vq->ready || vq->broken)
 		return false;
 	uint16_t old = vq->signalled_used, now = vq->used_idx;
-	if (vq->signalled_valid && old == now)
-		return false; /* nothing new since the last interrupt */
+	if (old == now)
+		return false; /* nothing used since the last interrupt */
 	/* Our used idx store must be visible before we read the driver's fields. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bool need;

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-blk (virtio 1.2, 5.2) on a raw image. Requests are served
+ * synchronously in queue_notify, which runs on the disk's worker thread
+ * (VIRTIO_RUN_WORKER): preadv/pwritev straight between the image and guest
+ * memory, fdatasync for a writeback flush, fallocate for discard and
+ * write-zeroes. The framing is not assumed (5.2.6.4): the header is the
+ * first 16 device-readable bytes, the status the last device-writable byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "virtio_blk.h"
+
+#define SECTOR 512ULL
+#define BLK_MAX_QUEUE 1024        /* iovecs per request stay below IOV_MAX */
+#define BLK_MAX_DISCARD_SECTORS (1u << 22)
+#define BLK_MAX_DISCARD_SEG 32u
+#define BLK_DISCARD_ALIGN 8u      /* 4 KiB, in sectors */
+
+struct virtio_blk {
+	struct virtio_dev *dev;
+	int fd;
+	bool ro;
+	enum virtio_blk_cache cache;
+	uint64_t capacity;            /* sectors */
+	uint8_t serial[VIRTIO_BLK_ID_BYTES];
+	uint8_t cfg[VIRTIO_BLK_CFG_SIZE]; /* immutable after creation */
+	/* Per queue; the chain and iov scratch are used under the queue lock. */
+	struct vq_chain chain;
+	struct iovec *iov;
+	struct virtio_blk_stats stats; /* updated with atomics (one queue) */
+	/* Test hook; set before the driver runs. */
+	int (*sync_hook)(void *opaque, int fd);
+	void *sync_opaque;
+};
+
+static void stat_add(uint64_t *c, uint64_t v)
+{
+	__atomic_fetch_add(c, v, __ATOMIC_RELAXED);
+}
+
+static void putle(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t getle(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* dst = the bytes [off, off + len) of the segments src[0..n). Returns the count. */
+static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t off, uint64_t len,
+			  struct iovec *dst)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && len; i++) {
+		uint64_t sl = src[i].iov_len;
+		if (off >= sl) {
+			off -= sl;
+			continue;
+		}
+		uint64_t take = sl - off < len ? sl - off : len;
+		dst[k].iov_base = (uint8_t *)src[i].iov_base + off;
+		dst[k].iov_len = (size_t)take;
+		k++;
+		len -= take;
+		off = 0;
+	}
+	return k;
+}
+
+/* Full preadv/pwritev, retrying short transfers. 0 or -errno. */
+static int rw_full(int fd, struct iovec *iov, unsigned n, uint64_t off, bool wr)
+{
+	while (n) {
+		ssize_t r = wr ? pwritev(fd, iov, (int)n, (off_t)off) : preadv(fd, iov, (int)n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EIO; /* the image shrank under us */
+		off += (uint64_t)r;
+		size_t left = (size_t)r;
+		while (n && left >= iov->iov_len) {
+			left -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
+	}
+	return 0;
+}
+
+static bool range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
+{
+	uint64_t sectors = (bytes + SECTOR - 1) / SECTOR;
+	return sector <= b->capacity && sectors <= b->capacity - sector;
+}
+
+static int zero_range(struct virtio_blk *b, uint64_t off, uint64_t len, bool unmap)
+{
+	int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+			 : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	if (fallocate(b->fd, mode, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+		return -errno;
+	if (!unmap && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+				(off_t)len) == 0)
+		return 0;
+	static const uint8_t zeros[65536];
+	while (len) {
+		size_t k = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		ssize_t r = pwrite(b->fd, zeros, k, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+/* DISCARD / WRITE_ZEROES: the data is an array of 16-byte segments. */
+static uint8_t discard_wz(struct virtio_blk *b, const struct vq_chain *c, bool wz)
+{
+	uint64_t n = (c->read_len - 16) / 16;
+	if ((c->read_len - 16) % 16 || n == 0 || n > BLK_MAX_DISCARD_SEG)
+		return VIRTIO_BLK_S_IOERR;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t s[16];
+		vq_chain_read(c, 16 + 16 * i, s, sizeof(s));
+		uint64_t sector = getle(s, 8);
+		uint32_t num = (uint32_t)getle(s + 8, 4), flags = (uint32_t)getle(s + 12, 4);
+		if ((wz && (flags & ~VIRTIO_BLK_WZ_UNMAP)) || (!wz && flags))
+			return VIRTIO_BLK_S_UNSUPP;
+		if (num > BLK_MAX_DISCARD_SECTORS || !range_ok(b, sector, (uint64_t)num * SECTOR))
+			return VIRTIO_BLK_S_IOERR;
+		if (!num)
+			continue;
+		int r;
+		if (wz) {
+			r = zero_range(b, sector * SECTOR, num * SECTOR, flags & VIRTIO_BLK_WZ_UNMAP);
+		} else {
+			r = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)(sector * SECTOR), (off_t)(num * SECTOR)) ? -errno : 0;
+			if (r == -EOPNOTSUPP || r == -ENOSYS)
+				r = 0; /* discard is a hint */
+		}
+		if (r < 0) {
+			nv_debug("virtio-blk: %s: %s", wz ? "write-zeroes" : "discard", strerror(-r));
+			return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Serves one chain; returns the bytes written into its writable part. */
+static uint32_t handle(struct virtio_blk *b, const struct vq_chain *c)
+{
+	struct virtio_blk_stats *st = &b->stats;
+	if (c->read_len < 16 || c->write_len < 1) {
+		stat_add(&st->errors, 1);
+		return 0; /* no header or no status byte: nothing we can answer */
+	}
+	uint8_t hdr[16];
+	vq_chain_read(c, 0, hdr, sizeof(hdr));
+	uint32_t type = (uint32_t)getle(hdr, 4);
+	uint64_t sector = getle(hdr + 8, 8);
+	uint64_t in_len = c->write_len - 1;   /* device-writable data before the status */
+	uint64_t out_len = c->read_len - 16;  /* device-readable data after the header */
+	uint32_t written = 1;
+	uint8_t s = VIRTIO_BLK_S_OK;
+	unsigned n;
+	int r;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		stat_add(&st->read_ops, 1);
+		if (in_len >= UINT32_MAX || !range_ok(b, sector, in_len)) {
+			s = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = iov_slice(c->iov + c->nread, c->nwrite, 0, in_len, b->iov);
+		r = rw_full(b->fd, b->iov, n, sector * SECTOR, false);
+		if (r < 0) {
+			s = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		written += (uint32_t)in_len;
+		stat_add(&st->bytes_read, in_len);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		stat_add(&st->write_ops, 1);
+		if (b->ro || !range_ok(b, sector, out_len)) {
+			s = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = iov_slice(c->iov, c->nread, 16, out_len, b->iov);
+		r = rw_full(b->fd, b->iov, n, sector * SECTOR, true);
+		if (r < 0) {
+			s = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		stat_add(&st->bytes_written, out_len);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		stat_add(&st->flush_ops, 1);
+		if (b->ro || b->cache == VIRTIO_BLK_CACHE_UNSAFE)
+			break; /* unsafe: flush is a no-op by configuration */
+		r = b->sync_hook ? b->sync_hook(b->sync_opaque, b->fd) : (fdatasync(b->fd) ? -errno : 0);
+		if (r < 0)
+			s = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t k = in_len < VIRTIO_BLK_ID_BYTES ? in_len : VIRTIO_BLK_ID_BYTES;
+		vq_chain_write(c, 0, b->serial, (size_t)k);
+		written += (uint32_t)k;
+		break;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: {
+		bool wz = type == VIRTIO_BLK_T_WRITE_ZEROES;
+		stat_add(wz ? &st->write_zeroes_ops : &st->discard_ops, 1);
+		if (b->ro)
+			s = VIRTIO_BLK_S_IOERR;
+		else if (!virtio_has_feature(b->dev, wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD))
+			s = VIRTIO_BLK_S_UNSUPP;
+		else
+			s = discard_wz(b, c, wz);
+		break;
+	}
+	default:
+		s = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+	if (s != VIRTIO_BLK_S_OK) {
+		stat_add(&st->errors, 1);
+		written = 1;
+	}
+	/* The status is the last device-writable byte. */
+	vq_chain_write(c, c->write_len - 1, &s, 1);
+	stat_add(&st->requests, 1);
+	return written;
+}
+
+static void blk_queue_notify(void *opaque, unsigned q)
+{
+	struct virtio_blk *b = opaque;
+	struct virtqueue *vq = virtio_queue(b->dev, q);
+	unsigned batch = 0;
+	int r;
+	while ((r = vq_pop(vq, &b->chain)) > 0) {
+		vq_push(vq, &b->chain, handle(b, &b->chain));
+		if (++batch % 32 == 0)
+			vq_signal(vq); /* don't hold back completions during a long burst */
+	}
+	vq_signal(vq);
+}
+
+static void blk_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
+{
+	struct virtio_blk *b = opaque;
+	memcpy(buf, b->cfg + off, len);
+}
+
+static void blk_reset(void *opaque)
+{
+	/* Requests complete synchronously: nothing is in flight at reset. */
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+};
+
+static int image_size(int fd, uint64_t *size)
+{
+	struct stat stb;
+	if (fstat(fd, &stb) < 0)
+		return -errno;
+	if (S_ISBLK(stb.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+	if (!S_ISREG(stb.st_mode))
+		return -EINVAL;
+	*size = (uint64_t)stb.st_size;
+	return 0;
+}
+
+int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int slot,
+		   struct virtio_blk **out)
+{
+	*out = NULL;
+	uint16_t qs = c && c->queue_size ? c->queue_size : 256;
+	if (!c || !c->path || !c->mem || qs < 4 || qs > BLK_MAX_QUEUE ||
+	    (c->serial && strlen(c->serial) > VIRTIO_BLK_ID_BYTES))
+		return -EINVAL;
+	struct virtio_blk *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	int r;
+	b->fd = -1;
+	b->ro = c->readonly;
+	b->cache = c->cache;
+	b->fd = open(c->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (flock(b->fd, (b->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+	uint64_t bytes;
+	if ((r = image_size(b->fd, &bytes)) < 0)
+		goto fail;
+	b->capacity = bytes / SECTOR;
+	if (c->serial)
+		memcpy(b->serial, c->serial, strlen(c->serial));
+	if ((r = vq_chain_init(&b->chain, qs)) < 0)
+		goto fail;
+	b->iov = calloc(qs, sizeof(*b->iov));
+	if (!b->iov) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	putle(b->cfg + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
+	putle(b->cfg + VIRTIO_BLK_CFG_SEG_MAX, qs - 2u, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_NUM_QUEUES, 1, 2);
+	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
+	putle(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG, 4);
+	b->cfg[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
+	uint64_t feat = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+			VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+	feat |= b->ro ? VIRTIO_BIT(VIRTIO_BLK_F_RO)
+		      : VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	struct virtio_dev_params p = {
+		.name = c->name ? c->name : "virtio-blk", .device_id = VIRTIO_ID_BLOCK,
+		.class_code = 0x010000, .features = feat, .num_queues = 1, .queue_size = qs,
+		.config_size = VIRTIO_BLK_CFG_SIZE, .run = c->run, .loop = c->loop, .mem = c->mem,
+		.ops = &blk_ops, .opaque = b,
+	};
+	if ((r = virtio_pci_new(host, &p, slot, &b->dev)) < 0)
+		goto fail;
+	*out = b;
+	return 0;
+fail:
+	virtio_blk_free(b);
+	return r;
+}
+
+void virtio_blk_free(struct virtio_blk *b)
+{
+	if (!b)
+		return;
+	virtio_pci_free(b->dev); /* stops the worker first */
+	vq_chain_free(&b->chain);
+	free(b->iov);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+struct virtio_dev *virtio_blk_dev(struct virtio_blk *b) { return b->dev; }
+unsigned virtio_blk_num_queues(const struct virtio_blk *b) { return 1; }
+uint64_t virtio_blk_capacity(const struct virtio_blk *b) { return b->capacity; }
+
+int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_stats *out)
+{
+	if (q != 0)
+		return -EINVAL;
+	uint64_t *dst = (uint64_t *)(void *)out, *src = (uint64_t *)(void *)&b->stats;
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+void virtio_blk_set_sync_hook(struct virtio_blk *b, int (*hook)(void *opaque, int fd), void *opaque)
+{
+	b->sync_hook = hook;
+	b->sync_opaque = opaque;
+}
