@@ -49,8 +49,9 @@ enum nested_vendor {
 /* From the 12 bytes of leaf 0's EBX, EDX, ECX (no NUL needed). */
 enum nested_vendor nested_vendor_from_id(const char id[12]);
 /*
- * From leaf 0 of t (agrees with cpuid_vendor(), which folds Hygon into AMD).
- * id (13 bytes, may be NULL) receives the vendor string, "" without leaf 0.
+ * From leaf 0 of t; agrees with cpuid_vendor() of the vmm layer, which folds
+ * Hygon into AMD (the nested layer does not call up into src/vmm). id (13
+ * bytes, may be NULL) receives the vendor string, "" without leaf 0.
  */
 enum nested_vendor nested_vendor_of(const struct cpuid_table *t, char *id);
 /* "Intel", "AMD", "Hygon", "unknown". */

@@ -237,7 +237,8 @@ static int cmp_edit(const void *a, const void *b)
 static int apply_edits(struct editor *e, char **out, size_t *outlen)
 {
 	size_t total = e->len + 1, pos = 0, o = 0;
-	qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
+	if (e->n)
+		qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
 	for (size_t i = 0; i < e->n; i++) {
 		if (e->v[i].start < pos || e->v[i].end < e->v[i].start || e->v[i].end > e->len)
 			return -EPROTO; /* overlapping edits: a bug */

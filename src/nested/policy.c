@@ -24,9 +24,24 @@ enum nested_vendor nested_vendor_from_id(const char id[12])
 	return NESTED_VENDOR_UNKNOWN;
 }
 
+/*
+ * The lookup of cpuid_find() (src/vmm/cpuid.c), repeated here because the
+ * nested layer sits below the vmm layer and must not call up into it.
+ */
+struct cpuid_entry *nv_cpuid_leaf(const struct cpuid_table *t, uint32_t function)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct cpuid_entry *e = &t->e[i];
+		if (e->function == function &&
+				(!(e->flags & CPUID_FLAG_SIGNIFICANT_INDEX) || e->index == 0))
+			return e;
+	}
+	return NULL;
+}
+
 enum nested_vendor nested_vendor_of(const struct cpuid_table *t, char *id)
 {
-	const struct cpuid_entry *e = cpuid_find(t, 0, 0);
+	const struct cpuid_entry *e = nv_cpuid_leaf(t, 0);
 	char v[13] = "";
 
 	if (e) {
@@ -37,16 +52,7 @@ enum nested_vendor nested_vendor_of(const struct cpuid_table *t, char *id)
 	}
 	if (id)
 		memcpy(id, v, sizeof(v));
-	/* cpuid_vendor() is the VMM's view (it folds Hygon into AMD); split Hygon off. */
-	switch (cpuid_vendor(t)) {
-	case VENDOR_INTEL:
-		return NESTED_VENDOR_INTEL;
-	case VENDOR_AMD:
-		return memcmp(v, "HygonGenuine", 12) ? NESTED_VENDOR_AMD : NESTED_VENDOR_HYGON;
-	case VENDOR_OTHER:
-		break;
-	}
-	return NESTED_VENDOR_UNKNOWN;
+	return e ? nested_vendor_from_id(v) : NESTED_VENDOR_UNKNOWN;
 }
 
 const char *nested_vendor_name(enum nested_vendor v)
@@ -96,6 +102,11 @@ const char *nv_virt_bit_name(enum nested_vendor v)
 {
 	return v == NESTED_VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5 (VMX)"
 					: "CPUID leaf 0x80000001 ECX bit 2 (SVM)";
+}
+
+const char *nv_virt_bit_where(enum nested_vendor v)
+{
+	return v == NESTED_VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5" : "CPUID leaf 0x80000001 ECX bit 2";
 }
 
 /* ---- fixes ---- */
@@ -203,7 +214,7 @@ char *nested_explain(const struct nested_host *h, enum nested_vendor v,
 
 static bool bit(const struct cpuid_table *t, uint32_t leaf, unsigned b)
 {
-	const struct cpuid_entry *e = cpuid_find(t, leaf, 0);
+	const struct cpuid_entry *e = nv_cpuid_leaf(t, leaf);
 	return e && (e->ecx >> b) & 1;
 }
 
@@ -224,11 +235,11 @@ bool nested_cpuid_has_virt(const struct cpuid_table *t)
 void nested_cpuid_hide(struct cpuid_table *t)
 {
 	struct cpuid_entry *e;
-	if ((e = cpuid_find(t, NESTED_VMX_LEAF, 0)))
+	if ((e = nv_cpuid_leaf(t, NESTED_VMX_LEAF)))
 		e->ecx &= ~(1u << NESTED_VMX_BIT);
-	if ((e = cpuid_find(t, NESTED_SVM_LEAF, 0)))
+	if ((e = nv_cpuid_leaf(t, NESTED_SVM_LEAF)))
 		e->ecx &= ~(1u << NESTED_SVM_BIT);
-	if ((e = cpuid_find(t, NESTED_SVM_INFO_LEAF, 0)))
+	if ((e = nv_cpuid_leaf(t, NESTED_SVM_INFO_LEAF)))
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 }
 
@@ -265,11 +276,11 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 	 */
 	struct cpuid_entry *e;
 	if (v == NESTED_VENDOR_INTEL) {
-		if ((e = cpuid_find(t, NESTED_SVM_LEAF, 0)))
+		if ((e = nv_cpuid_leaf(t, NESTED_SVM_LEAF)))
 			e->ecx &= ~(1u << NESTED_SVM_BIT);
-		if ((e = cpuid_find(t, NESTED_SVM_INFO_LEAF, 0)))
+		if ((e = nv_cpuid_leaf(t, NESTED_SVM_INFO_LEAF)))
 			e->eax = e->ebx = e->ecx = e->edx = 0;
-	} else if ((e = cpuid_find(t, NESTED_VMX_LEAF, 0))) {
+	} else if ((e = nv_cpuid_leaf(t, NESTED_VMX_LEAF))) {
 		e->ecx &= ~(1u << NESTED_VMX_BIT);
 	}
 	if (exposed)

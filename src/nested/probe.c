@@ -164,9 +164,9 @@ static void probe_cpu(struct probe *p, const struct nested_probe_opts *o)
 	if (t == &own)
 		host_cpuid(ent, &own);
 	h->vendor = nested_vendor_of(t, h->vendor_id);
-	if ((e = cpuid_find(t, 1, 0)))
+	if ((e = nv_cpuid_leaf(t, 1)))
 		h->is_vm = (e->ecx >> NESTED_HYPERVISOR_BIT) & 1 ? NESTED_YES : NESTED_NO;
-	if (h->is_vm == NESTED_YES && (e = cpuid_find(t, 0x40000000, 0))) {
+	if (h->is_vm == NESTED_YES && (e = nv_cpuid_leaf(t, 0x40000000))) {
 		memcpy(h->hypervisor_id, &e->ebx, 4);
 		memcpy(h->hypervisor_id + 4, &e->ecx, 4);
 		memcpy(h->hypervisor_id + 8, &e->edx, 4);
@@ -195,7 +195,7 @@ static void probe_cpu(struct probe *p, const struct nested_probe_opts *o)
 	else if (h->cpu_virt == NESTED_NO)
 		add(p, "cpu-virt", NESTED_CHECK_FAIL, nv_fix_cpu_virt(h->vendor, h->is_vm, fix,
 			sizeof(fix)), "the host CPU does not have %s (%s is clear)%s", virt,
-			nv_virt_bit_name(h->vendor), h->is_vm == NESTED_YES ?
+			nv_virt_bit_where(h->vendor), h->is_vm == NESTED_YES ?
 			": this host is a VM whose hypervisor does not pass it on" : "");
 	else
 		add(p, "cpu-virt", NESTED_CHECK_SKIP, NULL, "not checked: unknown CPU vendor");

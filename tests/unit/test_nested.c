@@ -98,6 +98,22 @@ static void test_vendor(void **state)
 	LOAD(&x, cpuid_amd_zen5_bhyve_host);
 	assert_int_equal(nested_vendor_of(&x.t, NULL), NESTED_VENDOR_AMD);
 
+	/* It agrees with the VMM core's cpuid_vendor(), which folds Hygon into AMD. */
+	static const struct { const struct cpuid_entry *e; size_t n; } all[] = {
+		{ cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248) },
+		{ cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763) },
+		{ cpuid_hygon_c86_7285, ARRAY_SIZE(cpuid_hygon_c86_7285) },
+		{ cpuid_centaur, ARRAY_SIZE(cpuid_centaur) },
+		{ cpuid_amd_zen5_bhyve_host, ARRAY_SIZE(cpuid_amd_zen5_bhyve_host) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		load_table(&x, all[i].e, all[i].n);
+		static const enum cpu_vendor core[] = { [NESTED_VENDOR_UNKNOWN] = VENDOR_OTHER,
+			[NESTED_VENDOR_INTEL] = VENDOR_INTEL, [NESTED_VENDOR_AMD] = VENDOR_AMD,
+			[NESTED_VENDOR_HYGON] = VENDOR_AMD };
+		assert_int_equal(core[nested_vendor_of(&x.t, NULL)], cpuid_vendor(&x.t));
+	}
+
 	struct cpuid_table empty = { NULL, 0 };
 	assert_int_equal(nested_vendor_of(&empty, id), NESTED_VENDOR_UNKNOWN);
 	assert_string_equal(id, "");
@@ -713,7 +729,7 @@ static void test_probe_no_module_vm_host(void **state)
 	const struct nested_check *k = find_check(&c, "cpu-virt");
 	assert_int_equal(k->status, NESTED_CHECK_FAIL);
 	assert_non_null(strstr(k->detail, "the host CPU does not have SVM (CPUID leaf 0x80000001 ECX "
-		"bit 2 (SVM) is clear): this host is a VM"));
+		"bit 2 is clear): this host is a VM"));
 	assert_non_null(strstr(k->fix, "outer hypervisor"));
 	k = find_check(&c, "kvm-module");
 	assert_int_equal(k->status, NESTED_CHECK_FAIL);
