@@ -182,6 +182,7 @@ static uint32_t handle(struct virtio_blk *b, const struct vq_chain *c)
 	struct virtio_blk_stats *st = &b->stats;
 	if (c->read_len < 16 || c->write_len < 1) {
 		stat_add(&st->errors, 1);
+		stat_add(&st->requests, 1);
 		return 0; /* no header or no status byte: nothing we can answer */
 	}
 	uint8_t hdr[16];
