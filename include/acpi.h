@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct aml;
+
 struct acpi_config {
 	unsigned ncpus;            /* local APIC ids 0..ncpus-1 (1..ACPI_MAX_CPUS) */
 	uint64_t base_gpa;         /* guest physical address where dst starts (e.g. 0xE0000), 16-aligned */
@@ -17,6 +19,9 @@ struct acpi_config {
 	uint16_t pvpanic_port;     /* 0: none; else a QEMU0001 device with this 1-byte I/O port in the DSDT */
 	uint16_t serial_port;      /* 0: none; else a PNP0501 UART (8 ports) at this base ... */
 	uint8_t serial_irq;        /* ... on this ISA IRQ (edge, active high) */
+	/* Optional: writes more devices inside Scope(\_SB) of the DSDT (the PCI host bridge). */
+	void (*sb_hook)(void *opaque, struct aml *a);
+	void *sb_opaque;
 	uint32_t ioapic_addr;      /* 0xFEC00000 */
 	uint8_t ioapic_id;
 	uint32_t lapic_addr;       /* 0xFEE00000 */

@@ -56,10 +56,18 @@ struct boot_image {
 	uint64_t entry;  /* 64-bit entry point, set by boot_image_load */
 };
 
+struct aml;
+struct mptable_pci_irq;
+
 struct boot_firmware {
 	unsigned ncpus;
 	bool acpi;
 	bool pvpanic;
+	/* PCI: written into the DSDT's \_SB scope, and the MP table's interrupt entries. */
+	void (*dsdt_sb_hook)(void *opaque, struct aml *a);
+	void *hook_opaque;
+	const struct mptable_pci_irq *pci_irqs;
+	unsigned npci_irqs;
 };
 
 /*

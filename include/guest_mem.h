@@ -27,4 +27,8 @@ void guest_mem_free(struct guest_mem *m);
 /* Host pointer for [gpa, gpa+len) if it lies wholly inside one RAM range, else NULL. */
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+struct gmem;
+/* The accessor devices use (include/virtqueue.h) over this RAM. */
+void guest_mem_accessor(struct guest_mem *m, struct gmem *g);
+
 #endif

@@ -29,6 +29,9 @@ int kvm_create_vm(struct kvm *k, char **err);
 void kvm_close_vm(struct kvm *k);
 /* ISA IRQs on the PICs and I/O APIC, IRQ 0 on pin 2 (kvm_create_vm does this). */
 int kvm_set_legacy_routing(struct kvm *k);
+/* Writes those legacy routes into e (room for 48); returns how many. */
+struct kvm_irq_routing_entry;
+unsigned kvm_legacy_routes(struct kvm_irq_routing_entry *e);
 void kvm_close(struct kvm *k);
 int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *hva);
 int kvm_irq_line(struct kvm *k, uint32_t irq, int level);

@@ -16,7 +16,10 @@
 #include "boot.h"
 #include "bus.h"
 #include "guest_mem.h"
+#include "irq.h"
 #include "kvm.h"
+#include "nested.h"
+#include "virtqueue.h"
 #include "pvpanic.h"
 #include "vm_config.h"
 
@@ -26,6 +29,11 @@ struct evloop;
 struct i8042;
 struct serial;
 struct cpuid_table;
+struct pci_host;
+struct virtio_blk;
+struct virtio_rng;
+struct mptable_pci_irq;
+struct aml;
 
 enum vm_state { VM_RUNNING, VM_PAUSED, VM_STOPPING };
 
@@ -64,7 +72,16 @@ struct vm {
 	struct serial *serial;
 	struct i8042 *kbd;
 	struct pvpanic pvpanic;
+	struct irq irq;
+	struct gmem gmem;
+	struct pci_host *pci;
+	struct virtio_blk *blk[VM_MAX_DISKS];
+	struct virtio_rng *rng;
+	struct mptable_pci_irq *pci_irqs;
+	unsigned npci_irqs;
 	struct cpuid_table *cpuid; /* host-supported table, read once */
+	struct nested_host nested_host; /* the host probe (nested != off) */
+	bool nested_exposed;            /* the guest sees VMX/SVM */
 	struct vcpu *vcpus;
 	unsigned ncpus;
 
@@ -101,6 +118,11 @@ void vcpu_signals_init(void);
 /* machine.c: the part rebuilt on reset */
 int machine_build(struct vm *vm, char **err);
 void machine_destroy(struct vm *vm);
+
+/* devices.c: PCI host bridge and virtio devices */
+int devices_create(struct vm *vm, char **err);
+void devices_destroy(struct vm *vm);
+void devices_dsdt_hook(void *opaque, struct aml *a);
 
 /* vm_api.c */
 int vm_api_register(struct vm *vm);

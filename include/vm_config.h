@@ -125,6 +125,9 @@ int vm_config_load_buffer(struct vm_config *cfg, const char *name, const char *b
  */
 int vm_config_validate(const struct vm_config *cfg, struct diag *d);
 
+/* "52:54:00:12:34:56" -> mac; 0 or -EINVAL. */
+int vm_config_parse_mac(const char *s, uint8_t mac[6]);
+
 const char *nested_mode_name(enum nested_mode m);
 const char *console_mode_name(enum console_mode m);
 

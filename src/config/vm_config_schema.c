@@ -418,7 +418,7 @@ static const struct field disk_fields[] = {
 
 /* ---- [[net]] ---- */
 
-static int parse_mac(const char *s, uint8_t mac[6])
+int vm_config_parse_mac(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
 		int hi, lo;
@@ -466,7 +466,7 @@ static void f_net_mac(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 	if (!s)
 		return;
-	if (parse_mac(s, mac) < 0) {
+	if (vm_config_parse_mac(s, mac) < 0) {
 		err(c, v, "\"%.64s\" is not a MAC address (expected xx:xx:xx:xx:xx:xx, e.g. "
 			"\"52:54:00:12:34:56\")", s);
 		return;

@@ -131,7 +131,7 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 	aml_integer(a, 0);
 	aml_package_end(a, pkg);
 
-	if (!c->pvpanic_port && !c->serial_port)
+	if (!c->pvpanic_port && !c->serial_port && !c->sb_hook)
 		return;
 	size_t sb = aml_scope_begin(a, "_SB_");
 	if (c->serial_port) {
@@ -166,6 +166,8 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 		aml_integer(a, 0x0f);
 		aml_device_end(a, dev);
 	}
+	if (c->sb_hook)
+		c->sb_hook(c->sb_opaque, a);
 	aml_scope_end(a, sb);
 }
 

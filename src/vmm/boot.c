@@ -281,6 +281,8 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 			.pvpanic_port = fw->pvpanic ? PORT_PVPANIC : 0,
 			.serial_port = 0x3f8,
 			.serial_irq = 4,
+			.sb_hook = fw->dsdt_sb_hook,
+			.sb_opaque = fw->hook_opaque,
 			.ioapic_addr = IOAPIC_ADDR,
 			.ioapic_id = 0,
 			.lapic_addr = LAPIC_ADDR,
@@ -292,8 +294,8 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 		}
 	}
 	if (fw->ncpus <= 254) {
-		r = mptable_build(guest_mem_ptr(m, BOOT_MPTABLE_ADDR, 0x10000), 0x10000, BOOT_MPTABLE_ADDR,
-			fw->ncpus, 0, IOAPIC_ADDR);
+		r = mptable_build_pci(guest_mem_ptr(m, BOOT_MPTABLE_ADDR, 0x10000), 0x10000,
+			BOOT_MPTABLE_ADDR, fw->ncpus, 0, IOAPIC_ADDR, fw->pci_irqs, fw->npci_irqs);
 		if (r < 0) {
 			*err = errmsg("building the MP table: %s", strerror(-r));
 			return r;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "cli.h"
+#include "nested.h"
 #include "vm.h"
 #include "vm_config.h"
 #include "vmm.h"
@@ -23,6 +25,10 @@ static const char main_usage[] =
 	"  config check FILE             validate a VM definition; exit 0, or 2 listing every error\n"
 	"  api SOCKET COMMAND [JSON]     send one request to a running VM's control socket\n"
 	"                                (status, pause, resume, destroy, commands)\n"
+	"  nested status [--json] [FILE] can this host run nested VMs (and this VM)? each check\n"
+	"                                with its fix; exit 0, or 1 when a check fails\n"
+	"  nested enable FILE [-o OUT | --in-place] [--memory SIZE]\n"
+	"                                rewrite a VM definition so that it can run nested\n"
 	"\n"
 	"exit status of `vmm run`: 0 guest powered off / rebooted / destroyed, 1 VMM error,\n"
 	"2 bad input (configuration, kernel, no usable /dev/kvm), 3 guest panic,\n"
@@ -43,6 +49,12 @@ static const char run_usage[] =
 	"      --console MODE       stdio (default), pty, file:PATH, none\n"
 	"      --api-socket PATH    control socket (JSON lines, see docs/api.md)\n"
 	"      --name NAME          VM name\n"
+	"      --disk PATH[,ro][,cache=writeback|unsafe][,serial=ID]\n"
+	"                           a virtio-blk disk on a raw image (repeatable)\n"
+	"      --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
+	"                           a virtio-net NIC on a tap (created when not named)\n"
+	"      --rng                a virtio-rng device\n"
+	"      --balloon            a virtio-balloon device\n"
 	"      --nested MODE        off (default), auto, on\n"
 	"      --on-reboot ACTION   exit (default) or restart\n"
 	"      --no-acpi            no ACPI tables (MP table only; the guest cannot power off)\n"
@@ -62,6 +74,10 @@ enum {
 	OPT_ON_REBOOT,
 	OPT_NO_ACPI,
 	OPT_NO_DIRECT,
+	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
+	OPT_BALLOON,
 };
 
 static int set_str(char **dst, const char *v)
@@ -161,7 +177,34 @@ static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct d
 	case OPT_NO_DIRECT:
 		cfg->direct_boot = false;
 		break;
+	case OPT_DISK:
+		cli_parse_disk(cfg, arg, d);
+		break;
+	case OPT_NET:
+		cli_parse_net(cfg, arg, d);
+		break;
+	case OPT_RNG:
+		cfg->rng = true;
+		break;
+	case OPT_BALLOON:
+		cfg->balloon = true;
+		break;
 	}
+}
+
+/*
+ * The nested rules (>= 2 vCPUs, no balloon, MAC spoofing on every NIC) for a
+ * VM with nested = "on", or "auto" where this host can nest.
+ */
+static void check_nested_rules(const struct vm_config *cfg, struct diag *d)
+{
+	if (cfg->nested == NESTED_OFF)
+		return;
+	struct nested_host h;
+	nested_host_init(&h);
+	if (cfg->nested == NESTED_AUTO)
+		nested_probe(&h, NULL, NULL);
+	nested_rules_check_host(cfg, &h, d);
 }
 
 static const struct option run_opts[] = {
@@ -178,6 +221,10 @@ static const struct option run_opts[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "no-direct-boot", no_argument, NULL, OPT_NO_DIRECT },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -245,6 +292,8 @@ static int cmd_run(int argc, char **argv)
 		apply_flag(&cfg, flags[i].opt, flags[i].arg, &d);
 	if (!d.n)
 		vm_config_validate(&cfg, &d);
+	if (!d.n)
+		check_nested_rules(&cfg, &d);
 	if (d.n)
 		goto fail;
 	status = vm_run(&cfg);
@@ -274,6 +323,8 @@ static int cmd_config(int argc, char **argv)
 		diag_add(&d, argv[2], 0, 0, "cannot read the file");
 	if (!d.n)
 		vm_config_validate(&cfg, &d);
+	if (!d.n)
+		check_nested_rules(&cfg, &d);
 	if (d.n) {
 		diag_print(&d, stderr);
 		status = VMM_EXIT_USAGE;
@@ -327,6 +378,8 @@ int vmm_main(int argc, char **argv)
 		return cmd_config(argc - 1, argv + 1);
 	if (!strcmp(cmd, "api"))
 		return cmd_api(argc - 1, argv + 1);
+	if (!strcmp(cmd, "nested"))
+		return vmm_nested_main(argc - 1, argv + 1);
 	nv_err("unknown command '%s' (see vmm --help)", cmd);
 	return VMM_EXIT_USAGE;
 }

@@ -100,31 +100,36 @@ fail:
  * KVM's default table puts GSI 0 on pin 0, which a guest told "IRQ 0 -> GSI 2"
  * never unmasks: the PIT would be silent.
  */
-int kvm_set_legacy_routing(struct kvm *k)
+unsigned kvm_legacy_routes(struct kvm_irq_routing_entry *e)
 {
-	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + 48 * sizeof(r->entries[0]));
-	if (!r)
-		return -ENOMEM;
 	unsigned n = 0;
 	for (uint32_t gsi = 0; gsi < 16; gsi++) {
 		if (gsi == 2)
 			continue;
-		r->entries[n].gsi = gsi;
-		r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		r->entries[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		r->entries[n].u.irqchip.pin = gsi % 8;
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		e[n].u.irqchip.pin = gsi % 8;
 		n++;
 	}
 	for (uint32_t gsi = 0; gsi < 24; gsi++) {
 		if (gsi == 2)
 			continue;
-		r->entries[n].gsi = gsi;
-		r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-		r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		r->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+		e[n].gsi = gsi;
+		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		e[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
 		n++;
 	}
-	r->nr = n;
+	return n;
+}
+
+int kvm_set_legacy_routing(struct kvm *k)
+{
+	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + 48 * sizeof(r->entries[0]));
+	if (!r)
+		return -ENOMEM;
+	r->nr = kvm_legacy_routes(r->entries);
 	int ret = ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
 	free(r);
 	return ret;

@@ -139,7 +139,18 @@ int machine_build(struct vm *vm, char **err)
 			*err = NULL;
 		return r;
 	}
-	struct boot_firmware fw = { .ncpus = vm->ncpus, .acpi = vm->cfg->acpi, .pvpanic = true };
+	irq_init(&vm->irq, &vm->kvm);
+	if ((r = devices_create(vm, err)) < 0)
+		return r;
+	struct boot_firmware fw = {
+		.ncpus = vm->ncpus,
+		.acpi = vm->cfg->acpi,
+		.pvpanic = true,
+		.dsdt_sb_hook = devices_dsdt_hook,
+		.hook_opaque = vm,
+		.pci_irqs = vm->pci_irqs,
+		.npci_irqs = vm->npci_irqs,
+	};
 	if ((r = boot_image_load(&vm->img, &vm->mem, &fw, err)) < 0)
 		return r;
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
@@ -163,6 +174,8 @@ void machine_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
+	devices_destroy(vm);
+	irq_free(&vm->irq);
 	kvm_close_vm(&vm->kvm);
 	guest_mem_free(&vm->mem);
 	bus_free(&vm->pio);

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "guest_mem.h"
+#include "virtqueue.h"
 
 int guest_mem_init(struct guest_mem *m, uint64_t size)
 {
@@ -45,4 +46,35 @@ void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	if (gpa >= MEM_4G && gpa - MEM_4G + len <= m->high_size)
 		return m->host + m->low_size + (gpa - MEM_4G);
 	return NULL;
+}
+
+static void *acc_translate(void *opaque, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_ptr(opaque, gpa, len);
+}
+
+static int acc_read(void *opaque, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = guest_mem_ptr(opaque, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static int acc_write(void *opaque, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = guest_mem_ptr(opaque, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+void guest_mem_accessor(struct guest_mem *m, struct gmem *g)
+{
+	g->translate = acc_translate;
+	g->read = acc_read;
+	g->write = acc_write;
+	g->opaque = m;
 }

@@ -97,13 +97,13 @@ int mptable_build_pci(uint8_t *dst, size_t room, uint64_t gpa, unsigned ncpus,
 		put_le(e + 8, CPU_FEATURES, 4);
 	}
 
+	e[0] = MP_BUS; /* in ascending bus id order */
+	e[1] = MPTABLE_BUS_PCI;
+	memcpy(e + 2, "PCI   ", 6);
+	e += 8;
 	e[0] = MP_BUS;
 	e[1] = MPTABLE_BUS_ISA;
 	memcpy(e + 2, "ISA   ", 6);
-	e += 8;
-	e[0] = MP_BUS;
-	e[1] = MPTABLE_BUS_PCI;
-	memcpy(e + 2, "PCI   ", 6);
 	e += 8;
 	count += 2;
 

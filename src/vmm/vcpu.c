@@ -54,8 +54,8 @@ static int set_cpuid(struct vcpu *v)
 	memcpy(t.e, host->e, n * sizeof(*t.e));
 	c->nent = (uint32_t)n;
 	cpuid_set_topology(&t, v->id, v->vm->ncpus);
-	if (v->vm->cfg->nested == NESTED_OFF)
-		cpuid_hide_virt(&t);
+	/* Checked once in vm_run; the same answer for every vCPU. */
+	nested_cpuid_apply(&t, v->vm->cfg->nested, &v->vm->nested_host, NULL, NULL);
 	int r = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	free(c);
 	return r;

@@ -178,6 +178,32 @@ static int load_cpuid(struct vm *vm, char **err)
 	return 0;
 }
 
+/*
+ * Decides once whether the guest gets VMX/SVM (nested = "on" refuses to start
+ * when the host cannot nest, naming the CPUID bit and the fix).
+ */
+static int nested_policy(struct vm *vm, struct diag *d)
+{
+	nested_host_init(&vm->nested_host);
+	if (vm->cfg->nested == NESTED_OFF)
+		return 0;
+	int r = nested_probe(&vm->nested_host, NULL, NULL);
+	if (r < 0)
+		return r;
+	struct cpuid_table t = { malloc(vm->cpuid->n * sizeof(struct cpuid_entry)), vm->cpuid->n };
+	if (!t.e)
+		return -ENOMEM;
+	memcpy(t.e, vm->cpuid->e, t.n * sizeof(*t.e));
+	r = nested_cpuid_apply(&t, vm->cfg->nested, &vm->nested_host, d, &vm->nested_exposed);
+	free(t.e);
+	if (r == 0 && vm->nested_exposed)
+		nv_info("nested virtualization: %s exposed to the guest",
+			nested_virt_name(vm->nested_host.vendor));
+	else if (r == 0)
+		nv_info("nested = \"auto\": this host cannot nest; the guest gets no VMX/SVM");
+	return r;
+}
+
 static int exit_status(struct vm *vm)
 {
 	const char *d = vm->stop_detail;
@@ -241,6 +267,11 @@ int vm_run(const struct vm_config *cfg)
 	status = VMM_EXIT_ERROR;
 	if (load_cpuid(vm, &err) < 0)
 		goto out_err;
+	if (nested_policy(vm, &d) < 0) {
+		diag_print(&d, stderr);
+		status = VMM_EXIT_USAGE;
+		goto out;
+	}
 
 	vcpu_signals_init();
 	signal(SIGPIPE, SIG_IGN);

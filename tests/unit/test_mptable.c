@@ -78,7 +78,7 @@ static struct walk decode(const uint8_t *buf, int used, uint64_t gpa, unsigned n
 			break;
 		case 1:
 			assert_int_equal(e[1], w.buses);
-			assert_memory_equal(e + 2, w.buses == 0 ? "ISA   " : "PCI   ", 6);
+			assert_memory_equal(e + 2, w.buses == 0 ? "PCI   " : "ISA   ", 6);
 			w.buses++;
 			break;
 		case 2:
@@ -90,13 +90,13 @@ static struct walk decode(const uint8_t *buf, int used, uint64_t gpa, unsigned n
 		case 3:
 			assert_int_equal(e[1], 0);               /* INT */
 			assert_int_equal(e[6], ioapic_id);
-			if (e[4] == 0) {
+			if (e[4] == MPTABLE_BUS_ISA) {
 				assert_int_equal(rd16(e + 2), 0);
 				assert_true(e[5] < 16);
 				assert_int_equal(w.isa_intin[e[5]], -1);
 				w.isa_intin[e[5]] = e[7];
 			} else {
-				assert_int_equal(e[4], 1);
+				assert_int_equal(e[4], MPTABLE_BUS_PCI); /* = PCI bus number 0 */
 				assert_int_equal(rd16(e + 2), 0xf);  /* level, active low */
 				assert_true(w.npci < 8);
 				w.pci_src[w.npci] = e[5];
@@ -145,7 +145,7 @@ static void test_basic(void **state)
 	/* Exact bytes of the BSP processor entry and the IRQ0 entry. */
 	static const uint8_t cpu0[20] = { 0, 0, 0x14, 3, 0x00, 0x06, 0, 0, 0x01, 0x02 };
 	assert_memory_equal(buf + 16 + 44, cpu0, 20);
-	static const uint8_t irq0[8] = { 3, 0, 0, 0, 0, 0, 4, 2 };
+	static const uint8_t irq0[8] = { 3, 0, 0, 0, MPTABLE_BUS_ISA, 0, 4, 2 };
 	assert_memory_equal(buf + 16 + 44 + 4 * 20 + 16 + 8, irq0, 8);
 }
 

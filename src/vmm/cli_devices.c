@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/* Device flags of `vmm run`: --disk PATH[,ro][,cache=unsafe][,serial=ID] and
+ * --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static char *dup_or_null(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+/* Splits "a,b=c,..." and calls fn(key, keylen, value or NULL, vlen) for each item. */
+static int each_opt(const char *arg, int (*fn)(void *ctx, const char *k, size_t kl, const char *v,
+				       size_t vl), void *ctx)
+{
+	const char *p = arg;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		int r = eq ? fn(ctx, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1)
+			   : fn(ctx, p, len, NULL, 0);
+		if (r < 0)
+			return r;
+		p += len + (end ? 1 : 0);
+	}
+	return 0;
+}
+
+static bool is(const char *k, size_t kl, const char *name)
+{
+	return strlen(name) == kl && !memcmp(k, name, kl);
+}
+
+struct disk_ctx {
+	struct disk_config *d;
+	bool first;
+	struct diag *diag;
+};
+
+static int disk_opt(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct disk_ctx *c = ctx;
+	if (c->first && !v) {
+		c->first = false;
+		c->d->path = dup_or_null(k, kl);
+		return 0;
+	}
+	c->first = false;
+	if (is(k, kl, "ro") && !v)
+		c->d->readonly = true;
+	else if (is(k, kl, "path") && v)
+		c->d->path = dup_or_null(v, vl);
+	else if (is(k, kl, "cache") && v && vl == 6 && !memcmp(v, "unsafe", 6))
+		c->d->cache = DISK_CACHE_UNSAFE;
+	else if (is(k, kl, "cache") && v && vl == 9 && !memcmp(v, "writeback", 9))
+		c->d->cache = DISK_CACHE_WRITEBACK;
+	else if (is(k, kl, "serial") && v && vl <= 20)
+		c->d->serial = dup_or_null(v, vl);
+	else {
+		diag_add(c->diag, NULL, 0, 0,
+			"--disk: '%.*s' is not one of PATH, ro, cache=writeback|unsafe, serial=ID (<= 20 chars)",
+			(int)kl, k);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_disk(struct vm_config *cfg, const char *arg, struct diag *d)
+{
+	if (cfg->ndisks == VM_MAX_DISKS) {
+		diag_add(d, NULL, 0, 0, "--disk: at most %d disks", VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	struct disk_config *dc = &cfg->disks[cfg->ndisks++];
+	memset(dc, 0, sizeof(*dc));
+	struct disk_ctx c = { dc, true, d };
+	int r = each_opt(arg, disk_opt, &c);
+	if (r == 0 && (!dc->path || !*dc->path)) {
+		diag_add(d, NULL, 0, 0, "--disk: no image path in '%s'", arg);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+struct net_ctx {
+	struct net_config *n;
+	struct diag *diag;
+};
+
+static int net_opt(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct net_ctx *c = ctx;
+	char buf[32];
+	if (is(k, kl, "tap") && v && vl && vl < 16) {
+		c->n->tap = dup_or_null(v, vl);
+	} else if (is(k, kl, "bridge") && v && vl && vl < 16) {
+		c->n->bridge = dup_or_null(v, vl);
+	} else if (is(k, kl, "mac") && v && vl < sizeof(buf)) {
+		memcpy(buf, v, vl);
+		buf[vl] = 0;
+		if (vm_config_parse_mac(buf, c->n->mac) < 0 || (c->n->mac[0] & 1)) {
+			diag_add(c->diag, NULL, 0, 0, "--net: mac=%s is not a unicast MAC address", buf);
+			return -EINVAL;
+		}
+		c->n->has_mac = true;
+	} else if (is(k, kl, "spoofing") && v && (is(v, vl, "on") || is(v, vl, "off"))) {
+		c->n->mac_spoofing = is(v, vl, "on");
+	} else {
+		diag_add(c->diag, NULL, 0, 0,
+			"--net: '%.*s' is not one of tap=NAME, mac=MAC, bridge=NAME, spoofing=on|off",
+			(int)kl, k);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_net(struct vm_config *cfg, const char *arg, struct diag *d)
+{
+	if (cfg->nnets == VM_MAX_NETS) {
+		diag_add(d, NULL, 0, 0, "--net: at most %d network interfaces", VM_MAX_NETS);
+		return -EINVAL;
+	}
+	struct net_config *n = &cfg->nets[cfg->nnets++];
+	memset(n, 0, sizeof(*n));
+	struct net_ctx c = { n, d };
+	return each_opt(arg, net_opt, &c);
+}
