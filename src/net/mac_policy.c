@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/* The MAC spoofing rule of virtio-net: pure functions (include/mac_policy.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mac_policy.h"
+
+bool mac_is_multicast(const uint8_t mac[MAC_LEN])
+{
+	return mac[0] & 1;
+}
+
+bool mac_tx_allowed(const uint8_t own[MAC_LEN], const uint8_t *frame, size_t len, bool spoofing)
+{
+	if (spoofing)
+		return true;
+	if (!frame || len < ETH_HDR_LEN)
+		return false;
+	return memcmp(frame + MAC_LEN, own, MAC_LEN) == 0;
+}
+
+bool mac_rx_allowed(const uint8_t own[MAC_LEN], const uint8_t *frame, size_t len, bool spoofing)
+{
+	if (spoofing)
+		return true;
+	if (!frame || len < ETH_HDR_LEN)
+		return false;
+	return mac_is_multicast(frame) || memcmp(frame, own, MAC_LEN) == 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int mac_parse(const char *s, uint8_t out[MAC_LEN])
+{
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	uint8_t m[MAC_LEN];
+	for (unsigned i = 0; i < MAC_LEN; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		if (i < MAC_LEN - 1 && s[3 * i + 2] != ':' && s[3 * i + 2] != '-')
+			return -EINVAL;
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(out, m, MAC_LEN);
+	return 0;
+}
+
+char *mac_format(const uint8_t mac[MAC_LEN], char *buf)
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+	return buf;
+}
