@@ -9,6 +9,7 @@
 #ifndef NV_VIRTIO_TEST_DRIVER_H
 #define NV_VIRTIO_TEST_DRIVER_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
