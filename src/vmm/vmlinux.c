@@ -114,10 +114,10 @@ static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
 }
 
 /*
- * The cache key: size, modification time, and a hash of the file's first and
- * last 64 KiB (the setup header, and the xz index with every block's CRC).
- * It survives the file being copied or seen through another mount (9p
- * remaps inode numbers), and changes when the kernel does.
+ * The cache key: the size and a hash of the file's first and last 64 KiB
+ * (the setup header, and the xz index with every block's CRC32). It survives
+ * the file being copied (into a nested guest, say) or seen through another
+ * mount (9p remaps inode numbers), and changes when the kernel does.
  */
 static int cache_key(int fd, const struct stat *st, char *key, size_t len)
 {
@@ -132,8 +132,7 @@ static int cache_key(int fd, const struct stat *st, char *key, size_t len)
 	if (r < 0)
 		return r;
 	h = fnv1a(h, buf, n);
-	snprintf(key, len, "%016llx-%llx-%llx", (unsigned long long)h, (unsigned long long)st->st_size,
-		(unsigned long long)st->st_mtim.tv_sec);
+	snprintf(key, len, "%016llx-%llx", (unsigned long long)h, (unsigned long long)st->st_size);
 	return 0;
 }
 
