@@ -4,6 +4,8 @@ asserts what the guest shows. Runs inside the KVM test host (tests/kvm/run.sh)
 or natively where /dev/kvm works. Prints `ok`/`not ok` per case and ends with
 `kvm: N passed, N failed`."""
 import argparse
+import glob
+import importlib
 import os
 import re
 import subprocess
@@ -37,9 +39,21 @@ class Suite:
         self.initrd = os.path.join(self.scratch, "initrd.gz")
         subprocess.run([os.path.join(KVM_HOST, "mkinitramfs"), "-o", self.initrd], check=True)
 
-    def vm(self, name, *extra, cmdline=BASE_CMDLINE, env=None):
-        args = ["--kernel", self.kernel, "--initrd", self.initrd, "--cmdline", cmdline] + list(extra)
-        return VM(self.vmm, args, name, self.logs, env)
+    def vm(self, name, *extra, cmdline=BASE_CMDLINE, env=None, initrd=None):
+        args = ["--kernel", self.kernel, "--initrd", initrd or self.initrd, "--cmdline", cmdline]
+        return VM(self.vmm, args + list(extra), name, self.logs, env)
+
+    def initramfs(self, name, modules=(), add=()):
+        """Builds (once per name) a test initramfs with extra modules and files."""
+        path = os.path.join(self.scratch, name + ".cpio.gz")
+        if not os.path.exists(path):
+            cmd = [os.path.join(KVM_HOST, "mkinitramfs"), "-o", path]
+            if modules:
+                cmd += ["--modules", " ".join(modules)]
+            for a in add:
+                cmd += ["--add", a]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        return path
 
     def case(self, name, fn):
         if self.only and not re.search(self.only, name):
@@ -255,6 +269,12 @@ class Suite:
         self.case("3584 MiB guest: RAM above 4 GiB, MemTotal >= 93%", self.t_big_memory)
         self.case("on_reboot=restart boots again", self.t_reboot_restart)
         self.case("control socket: status, pause, resume, destroy", self.t_control_socket)
+        # Further cases live in tests/kvm/cases_*.py: each module has
+        # CASES = [(name, function(suite)), ...], run in file-name order.
+        for path in sorted(glob.glob(os.path.join(HERE, "cases_*.py"))):
+            mod = importlib.import_module(os.path.basename(path)[:-3])
+            for name, fn in mod.CASES:
+                self.case(name, lambda fn=fn: fn(self))
         print("kvm: %d passed, %d failed" % (self.passed, self.failed), flush=True)
         return 1 if self.failed else 0
 
