@@ -193,10 +193,10 @@ static int rx_read(struct virtio_net *n)
 	ssize_t got = n->be.ops->recv(n->be.opaque, rx->buf, NET_RX_BUF);
 	if (got == -EAGAIN)
 		return 0;
-	if (got < 0) {
+	if (got <= 0) { /* 0: end of file, which a tap never reports */
 		COUNT(n, ST_RX, errors, 1);
 		if (!rx->read_err_logged)
-			nv_warn("%s: backend read: %s", n->name, strerror((int)-got));
+			nv_warn("%s: backend read: %s", n->name, got ? strerror((int)-got) : "end of file");
 		rx->read_err_logged = true;
 		return -1;
 	}
@@ -230,6 +230,16 @@ static void rx_run(struct virtio_net *n)
 	}
 	vq_suppress_notify(vq, true); /* re-enabled by vq_pop when we run dry */
 	for (unsigned budget = NET_RX_BUDGET; budget; budget--) {
+		if (!rx->pending && !vq_has_avail(vq)) {
+			/* No buffer to put a frame in: leave frames in the backend
+			 * and ask the driver to notify when it adds buffers. */
+			vq_suppress_notify(vq, false);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (!vq_has_avail(vq)) {
+				rx_watch(n, false);
+				break;
+			}
+		}
 		if (!rx->pending) {
 			int r = rx_read(n);
 			if (r <= 0) {
@@ -255,7 +265,7 @@ static void rx_fd_cb(void *opaque, int fd, uint32_t events)
 	struct virtio_net *n = opaque;
 	struct virtqueue *vq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
 	vq_lock(vq);
-	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+	if (events & (EPOLLERR | EPOLLHUP)) {
 		nv_warn("%s: backend fd %s; receive stopped", n->name,
 			events & EPOLLHUP ? "hung up" : "error");
 		evloop_del(n->loop, fd);
