@@ -21,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define VD_RAM_SIZE (2u << 20) /* rings at 64 KiB, data at 1 MiB */
 #include "../unit/virtio_test_driver.h"
 #include "virtqueue.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t g_ram[VD_RAM_SIZE];
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 #define RAM 65536u
@@ -131,7 +134,7 @@ static void transport_mode(const uint8_t *data, size_t size)
 {
 	static struct vd d;
 	struct echo e = { 0 };
-	if (vd_init(&d, false) < 0 || vq_chain_init(&e.c, 64) < 0)
+	if (vd_init_ram(&d, false, g_ram) < 0 || vq_chain_init(&e.c, 64) < 0)
 		goto out;
 	struct virtio_dev_params p = {
 		.name = "fuzz-echo", .device_id = 42, .num_queues = 2, .queue_size = 64,

@@ -9,6 +9,7 @@
 #ifndef NV_VIRTIO_TEST_DRIVER_H
 #define NV_VIRTIO_TEST_DRIVER_H
 
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,7 +20,9 @@
 #include "pci.h"
 #include "virtio.h"
 
+#ifndef VD_RAM_SIZE
 #define VD_RAM_SIZE  (4u << 20)
+#endif
 #define VD_RING_BASE 0x10000u   /* queue q: desc +0, avail +0x4000, used +0x8000, q * 0x10000 */
 #define VD_DATA_BASE 0x100000u
 #define VD_MAX_Q     4
@@ -32,6 +35,7 @@ struct vd {
 	struct bus pio, mmio;
 	struct pci_host *host;
 	uint8_t *ram;
+	bool ram_owned;
 	struct gmem_buf gb;
 	struct gmem mem;
 	/* platform recording */
@@ -82,13 +86,19 @@ static inline int vd_ioeventfd(void *o, const struct pci_ioeventfd *e, bool assi
 	return -ENOSPC;
 }
 
-/* 0 or -errno. ram: VD_RAM_SIZE bytes of guest RAM at 0. */
-static inline int vd_init(struct vd *d, bool ioeventfds)
+/* 0 or -errno. Guest RAM: VD_RAM_SIZE bytes at 0, in ram (cleared here) or allocated. */
+static inline int vd_init_ram(struct vd *d, bool ioeventfds, uint8_t *ram)
 {
 	memset(d, 0, sizeof(*d));
 	bus_init(&d->pio);
 	bus_init(&d->mmio);
-	d->ram = calloc(1, VD_RAM_SIZE);
+	if (ram) {
+		memset(ram, 0, VD_RAM_SIZE);
+		d->ram = ram;
+	} else {
+		d->ram = calloc(1, VD_RAM_SIZE);
+		d->ram_owned = true;
+	}
 	if (!d->ram)
 		return -ENOMEM;
 	gmem_buf_init(&d->mem, &d->gb, d->ram, 0, VD_RAM_SIZE);
@@ -101,12 +111,18 @@ static inline int vd_init(struct vd *d, bool ioeventfds)
 	return pci_host_new(&hc, &d->host);
 }
 
+static inline int vd_init(struct vd *d, bool ioeventfds)
+{
+	return vd_init_ram(d, ioeventfds, NULL);
+}
+
 static inline void vd_fini(struct vd *d)
 {
 	pci_host_free(d->host);
 	bus_free(&d->pio);
 	bus_free(&d->mmio);
-	free(d->ram);
+	if (d->ram_owned)
+		free(d->ram);
 }
 
 /* ---- config space through ports 0xCF8 / 0xCFC ---- */
@@ -168,6 +184,17 @@ static inline uint64_t vd_get(struct vd *d, uint64_t gpa, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		v |= (uint64_t)d->ram[gpa + i] << (8 * i);
 	return v;
+}
+
+/* Ring indices are shared with the device's threads: release/acquire, as a driver's barriers. */
+static inline void vd_put16_release(struct vd *d, uint64_t gpa, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)(void *)(d->ram + gpa), htole16(v), __ATOMIC_RELEASE);
+}
+
+static inline uint16_t vd_get16_acquire(struct vd *d, uint64_t gpa)
+{
+	return le16toh(__atomic_load_n((uint16_t *)(void *)(d->ram + gpa), __ATOMIC_ACQUIRE));
 }
 
 static inline uint64_t vd_alloc(struct vd *d, uint64_t len)
@@ -249,7 +276,7 @@ static inline void vd_publish(struct vd *d, unsigned q, uint16_t head)
 	uint16_t n = d->q[q].size;
 	vd_put(d, d->q[q].avail + 4 + 2ULL * (d->q[q].avail_idx % n), head, 2);
 	d->q[q].avail_idx++;
-	vd_put(d, d->q[q].avail + 2, d->q[q].avail_idx, 2);
+	vd_put16_release(d, d->q[q].avail + 2, d->q[q].avail_idx);
 }
 
 /* A direct chain of n segments (wrapping descriptor slots); returns its head. */
@@ -290,7 +317,7 @@ static inline void vd_kick(struct vd *d, unsigned q)
 /* Next used element, if any. */
 static inline bool vd_used(struct vd *d, unsigned q, uint32_t *id, uint32_t *len)
 {
-	uint16_t idx = (uint16_t)vd_get(d, d->q[q].used + 2, 2);
+	uint16_t idx = vd_get16_acquire(d, d->q[q].used + 2);
 	if (idx == d->q[q].last_used)
 		return false;
 	uint64_t e = d->q[q].used + 4 + 8ULL * (d->q[q].last_used % d->q[q].size);

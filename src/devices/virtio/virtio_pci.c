@@ -69,7 +69,11 @@ void virtio_set_needs_reset(struct virtio_dev *d, const char *why)
 	uint8_t old = __atomic_fetch_or(&d->status, VIRTIO_STATUS_DEVICE_NEEDS_RESET, __ATOMIC_ACQ_REL);
 	if (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 		return;
-	nv_warn("%s: device needs reset: %s", d->name, why);
+	/* A guest can break and reset its device in a loop: keep the log bounded. */
+	if (__atomic_fetch_add(&d->nr_needs_reset, 1, __ATOMIC_RELAXED) < 8)
+		nv_warn("%s: device needs reset: %s", d->name, why);
+	else
+		nv_debug("%s: device needs reset: %s", d->name, why);
 	__atomic_fetch_add(&d->config_gen, 1, __ATOMIC_RELAXED);
 	vpci_raise_config(d);
 }

@@ -38,6 +38,7 @@ struct virtio_dev {
 	uint8_t status;
 	uint8_t config_gen;
 	uint16_t config_msix;
+	unsigned nr_needs_reset;    /* times NEEDS_RESET was raised (log limit) */
 
 	pthread_mutex_t isr_lock;   /* leaf: isr and the INTx level */
 	uint8_t isr;
