@@ -30,7 +30,9 @@ unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 static void intx_update(struct pci_dev *d)
 {
 	struct pci_host *h = d->host;
-	bool out = d->intx_level && !d->intx_disabled;
+	/* A function with MSI-X enabled must not assert INTx (PCI 3.0, 6.8.2). */
+	bool out = d->intx_level && !d->intx_disabled &&
+		   !__atomic_load_n(&d->msix_enabled, __ATOMIC_ACQUIRE);
 	if (!h || out == d->intx_out || !d->cfg[PCI_INTERRUPT_PIN])
 		return;
 	d->intx_out = out;
@@ -283,8 +285,12 @@ static void cfg_write_locked(struct pci_host *h, uint16_t bdf, unsigned off, uns
 		intx_update(d);
 		pthread_mutex_unlock(&h->irq_lock);
 	}
-	if (d->msix_nvec && overlaps(off, size, d->msix_cap + 2, 2))
+	if (d->msix_nvec && overlaps(off, size, d->msix_cap + 2, 2)) {
 		pci_msix_ctrl_changed(d);
+		pthread_mutex_lock(&h->irq_lock);
+		intx_update(d);
+		pthread_mutex_unlock(&h->irq_lock);
+	}
 	if (d->ops && d->ops->cfg_write)
 		d->ops->cfg_write(d->opaque, off, size, val);
 }

@@ -45,7 +45,8 @@ struct pci_dev {
 	pthread_mutex_t msix_lock;
 	unsigned msix_cap, msix_nvec, msix_bar;
 	uint32_t msix_table, msix_pba;
-	bool msix_enabled, msix_maskall;
+	bool msix_enabled;         /* written under msix_lock, also read atomically */
+	bool msix_maskall;
 	struct msix_vec *vec;
 };
 

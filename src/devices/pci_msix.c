@@ -71,10 +71,7 @@ int pci_msix_notify(struct pci_dev *d, unsigned v)
 
 bool pci_msix_enabled(struct pci_dev *d)
 {
-	pthread_mutex_lock(&d->msix_lock);
-	bool e = d->msix_enabled;
-	pthread_mutex_unlock(&d->msix_lock);
-	return e;
+	return __atomic_load_n(&d->msix_enabled, __ATOMIC_ACQUIRE);
 }
 
 bool pci_msix_pending(struct pci_dev *d, unsigned v)
@@ -140,7 +137,7 @@ void pci_msix_ctrl_changed(struct pci_dev *d)
 {
 	uint16_t ctl = (uint16_t)get_le(d->cfg + d->msix_cap + 2, 2);
 	pthread_mutex_lock(&d->msix_lock);
-	d->msix_enabled = ctl & PCI_MSIX_ENABLE;
+	__atomic_store_n(&d->msix_enabled, (ctl & PCI_MSIX_ENABLE) != 0, __ATOMIC_RELEASE);
 	d->msix_maskall = ctl & PCI_MSIX_MASKALL;
 	msix_flush_pending(d);
 	pthread_mutex_unlock(&d->msix_lock);

@@ -199,6 +199,9 @@ static void test_caps_and_msix(void **state)
 	/* Capability write mask. */
 	vd_cfg_write(&d, s, 0x42, 2, 0x1234);
 	assert_int_equal(vd_cfg_read(&d, s, 0x42, 2), 0x12aa);
+	/* INTx is held low while MSI-X is enabled. */
+	vd_cfg_write(&d, s, 0x3d, 1, 0); /* read-only pin: stays 0 here (no INTx on this one) */
+	assert_int_equal(vd_cfg_read(&d, s, 0x3d, 1), 0);
 	/* MSI-X: disabled -> notify refused. */
 	uint64_t bar = pci_dev_bar_addr(p, 1);
 	assert_int_equal(pci_msix_notify(p, 0), -EINVAL);

@@ -274,6 +274,18 @@ static void test_msix(void **state)
 	assert_true(cap);
 	uint64_t want = ALLF & ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
 	assert_int_equal(vd_bringup(d, SLOT, want, 2, QS, true), want);
+	/* An INTx raised before MSI-X is enabled is dropped while MSI-X is on. */
+	unsigned gsi = pci_intx_gsi(SLOT, PCI_INTA);
+	uint64_t in0 = vd_alloc(d, 8);
+	struct vd_seg s0 = { in0, 8, true };
+	vd_add(d, 1, &s0, 1);
+	vd_kick(d, 1);
+	assert_int_equal(d->gsi_level[gsi], 1);
+	vd_cfg_write(d, SLOT, cap + 2, 2, PCI_MSIX_ENABLE);
+	assert_int_equal(d->gsi_level[gsi], 0);
+	vd_cfg_write(d, SLOT, cap + 2, 2, 0);
+	assert_int_equal(d->gsi_level[gsi], 1);
+	assert_int_equal(vd_rd(d, VIRTIO_PCI_ISR_OFF, 1), VIRTIO_ISR_QUEUE);
 	vd_cfg_write(d, SLOT, cap + 2, 2, PCI_MSIX_ENABLE);
 	/* Program vector 0 (queue 0), leave it masked. */
 	uint64_t t = VIRTIO_PCI_MSIX_OFF;
