@@ -39,9 +39,9 @@ class Suite:
         self.initrd = os.path.join(self.scratch, "initrd.gz")
         subprocess.run([os.path.join(KVM_HOST, "mkinitramfs"), "-o", self.initrd], check=True)
 
-    def vm(self, name, *extra, cmdline=BASE_CMDLINE, env=None, initrd=None):
+    def vm(self, name, *extra, cmdline=BASE_CMDLINE, env=None, initrd=None, wrapper=()):
         args = ["--kernel", self.kernel, "--initrd", initrd or self.initrd, "--cmdline", cmdline]
-        return VM(self.vmm, args + list(extra), name, self.logs, env)
+        return VM(self.vmm, args + list(extra), name, self.logs, env, wrapper)
 
     def initramfs(self, name, modules=(), add=()):
         """Builds (once per name) a test initramfs with extra modules and files."""

@@ -18,9 +18,9 @@ class Fail(Exception):
 class VM:
     """A running `vmm run` whose console is on stdio."""
 
-    def __init__(self, vmm, args, name, log_dir=None, env=None):
+    def __init__(self, vmm, args, name, log_dir=None, env=None, wrapper=()):
         self.name = name
-        self.args = [vmm, "run"] + list(args)
+        self.args = list(wrapper) + [vmm, "run"] + list(args)
         self.out = b""
         self.err = b""
         self.lock = threading.Lock()
