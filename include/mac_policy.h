@@ -28,6 +28,9 @@ bool mac_rx_allowed(const uint8_t own[MAC_LEN], const uint8_t *frame, size_t len
 bool mac_is_multicast(const uint8_t mac[MAC_LEN]);
 /* Parses "52:54:00:12:34:56" (or '-' separators). 0 or -EINVAL. */
 int mac_parse(const char *s, uint8_t out[MAC_LEN]);
+/* A random locally administered unicast MAC, 52:54:00:xx:xx:xx (getrandom;
+ * falls back to the clock and pid if that fails). */
+void mac_random(uint8_t out[MAC_LEN]);
 /* "52:54:00:12:34:56" into buf (at least 18 bytes). Returns buf. */
 char *mac_format(const uint8_t mac[MAC_LEN], char *buf);
 

@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mac_policy.h"
 
@@ -62,4 +65,21 @@ char *mac_format(const uint8_t mac[MAC_LEN], char *buf)
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
 		 mac[5]);
 	return buf;
+}
+
+void mac_random(uint8_t out[MAC_LEN])
+{
+	uint8_t r[3];
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint32_t v = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 8;
+		r[0] = (uint8_t)v;
+		r[1] = (uint8_t)(v >> 8);
+		r[2] = (uint8_t)(v >> 16);
+	}
+	out[0] = 0x52;
+	out[1] = 0x54;
+	out[2] = 0x00;
+	memcpy(out + 3, r, sizeof(r));
 }

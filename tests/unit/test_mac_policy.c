@@ -90,12 +90,25 @@ static void test_parse_format(void **state)
 	assert_false(mac_is_multicast(own));
 }
 
+static void test_random(void **state)
+{
+	uint8_t a[6], b[6];
+	mac_random(a);
+	mac_random(b);
+	assert_memory_equal(a, "\x52\x54\x00", 3);
+	assert_false(mac_is_multicast(a));
+	assert_true(a[0] & 2); /* locally administered */
+	/* Two draws differ (2^-24 chance of a false failure). */
+	assert_memory_not_equal(a, b, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tx),
 		cmocka_unit_test(test_rx),
 		cmocka_unit_test(test_parse_format),
+		cmocka_unit_test(test_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
