@@ -130,6 +130,8 @@ struct virtio_dev_params {
  */
 int virtio_pci_new(struct pci_host *host, const struct virtio_dev_params *p, int slot,
 		   struct virtio_dev **out);
+/* VIRTIO_RUN_EVLOOP: call virtio_pci_new/_free on the loop's thread or
+ * while the loop is not running (evloop_add/del are not thread-safe). */
 /* Stops the worker / evloop watches, releases ioeventfds and irqfds, detaches
  * from PCI and frees. Call before pci_host_free. NULL ok. Not from a device
  * callback. */
@@ -150,8 +152,8 @@ struct pci_dev *virtio_pci_dev(struct virtio_dev *d);
 const char *virtio_name(const struct virtio_dev *d);
 
 /* The device changed its configuration: bump config_generation and raise
- * the configuration interrupt. Takes the transport lock: not from
- * config_read/config_write/driver_ok/reset. */
+ * the configuration interrupt (once DRIVER_OK). Lock-free; any thread,
+ * including device callbacks. */
 void virtio_config_changed(struct virtio_dev *d);
 /* The device hit an unrecoverable error (e.g. a malformed request it cannot
  * answer): set DEVICE_NEEDS_RESET and raise the configuration interrupt.
