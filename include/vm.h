@@ -32,6 +32,10 @@ struct cpuid_table;
 struct pci_host;
 struct virtio_blk;
 struct virtio_rng;
+struct virtio_net;
+struct virtio_console;
+struct virtio_balloon;
+struct tap;
 struct mptable_pci_irq;
 struct aml;
 
@@ -77,6 +81,11 @@ struct vm {
 	struct pci_host *pci;
 	struct virtio_blk *blk[VM_MAX_DISKS];
 	struct virtio_rng *rng;
+	struct virtio_net *nets[VM_MAX_NETS];
+	struct virtio_console *vcon;
+	struct virtio_balloon *balloon;
+	struct tap *taps[VM_MAX_NETS]; /* outlive a reset, like the console */
+	uint8_t macs[VM_MAX_NETS][6];
 	struct mptable_pci_irq *pci_irqs;
 	unsigned npci_irqs;
 	struct cpuid_table *cpuid; /* host-supported table, read once */
@@ -121,6 +130,8 @@ void machine_destroy(struct vm *vm);
 
 /* devices.c: PCI host bridge and virtio devices */
 int devices_create(struct vm *vm, char **err);
+int devices_open_taps(struct vm *vm, char **err);
+void devices_close_taps(struct vm *vm);
 void devices_destroy(struct vm *vm);
 void devices_dsdt_hook(void *opaque, struct aml *a);
 

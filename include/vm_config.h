@@ -25,6 +25,8 @@
  *   [console]
  *   mode = "stdio" | "pty" | "file" | "none"
  *   path = "path/to/log"               # required with mode = "file"
+ *   virtio = false                     # true: also a virtio-console (hvc0), which gets
+ *                                      # the console's input
  *
  *   [api]
  *   socket = "path/to/vmm.sock"
@@ -92,6 +94,7 @@ struct vm_config {
 
 	enum console_mode console;
 	char *console_path;
+	bool virtio_console; /* the console's input goes to a virtio-console (hvc0) */
 
 	char *api_socket;
 

@@ -332,9 +332,15 @@ static void f_console_path(struct vmc_ctx *c, const struct toml_node *v, void *o
 	set_path(c, v, &c->cfg->console_path);
 }
 
+static void f_console_virtio(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	get_bool(c, v, &c->cfg->virtio_console);
+}
+
 static const struct field console_fields[] = {
 	{ "mode", f_console_mode },
 	{ "path", f_console_path },
+	{ "virtio", f_console_virtio },
 };
 
 static void f_console(struct vmc_ctx *c, const struct toml_node *v, void *obj)

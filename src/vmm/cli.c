@@ -54,7 +54,8 @@ static const char run_usage[] =
 	"      --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
 	"                           a virtio-net NIC on a tap (created when not named)\n"
 	"      --rng                a virtio-rng device\n"
-	"      --balloon            a virtio-balloon device\n"
+	"      --balloon            a virtio-balloon device (vmm api SOCKET balloon ...)\n"
+	"      --virtio-console     a virtio-console (hvc0) that gets the console's input\n"
 	"      --nested MODE        off (default), auto, on\n"
 	"      --on-reboot ACTION   exit (default) or restart\n"
 	"      --no-acpi            no ACPI tables (MP table only; the guest cannot power off)\n"
@@ -78,6 +79,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_BALLOON,
+	OPT_VIRTIO_CONSOLE,
 };
 
 static int set_str(char **dst, const char *v)
@@ -189,6 +191,9 @@ static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct d
 	case OPT_BALLOON:
 		cfg->balloon = true;
 		break;
+	case OPT_VIRTIO_CONSOLE:
+		cfg->virtio_console = true;
+		break;
 	}
 }
 
@@ -225,6 +230,7 @@ static const struct option run_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },

@@ -13,9 +13,17 @@
 #include "evloop.h"
 #include "mptable.h"
 #include "pci.h"
+#include "console.h"
+#include "tap.h"
+#include "virtio_balloon.h"
 #include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
 #include "virtio_rng.h"
 #include "vm.h"
+
+#include <sys/mman.h>
+#include <sys/random.h>
 
 #define PCI_MMIO_BASE 0xC0000000ULL
 #define PCI_MMIO_SIZE (0xFEC00000ULL - PCI_MMIO_BASE)
@@ -58,6 +66,120 @@ static int add_disks(struct vm *vm, char **err)
 	return 0;
 }
 
+/*
+ * Taps belong to the VM, not the machine: they stay open across a guest
+ * reset. A tap vmm creates (no name given) disappears when it is closed.
+ */
+int devices_open_taps(struct vm *vm, char **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+	for (size_t i = 0; i < cfg->nnets; i++) {
+		const struct net_config *nc = &cfg->nets[i];
+		struct tap_conf tc = { .name = nc->tap, .create = !nc->tap, .bridge = nc->bridge };
+		char why[256] = "";
+		int r = tap_open(&tc, &vm->taps[i], why, sizeof(why));
+		if (r < 0)
+			return fail(err, r, "net[%zu]: %s", i, why[0] ? why : strerror(-r));
+		if (nc->has_mac) {
+			memcpy(vm->macs[i], nc->mac, 6);
+		} else {
+			/* A locally administered unicast address in QEMU's 52:54:00 range. */
+			uint8_t rnd[3] = { 0 };
+			if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+				rnd[2] = (uint8_t)i;
+			uint8_t mac[6] = { 0x52, 0x54, 0x00, rnd[0], rnd[1], rnd[2] };
+			memcpy(vm->macs[i], mac, 6);
+		}
+		nv_info("net[%zu]: tap %s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", i,
+			tap_name(vm->taps[i]), tap_created(vm->taps[i]) ? " (created)" : "",
+			vm->macs[i][0], vm->macs[i][1], vm->macs[i][2], vm->macs[i][3], vm->macs[i][4],
+			vm->macs[i][5], nc->mac_spoofing ? ", MAC spoofing allowed" : "");
+	}
+	return 0;
+}
+
+void devices_close_taps(struct vm *vm)
+{
+	for (size_t i = 0; i < VM_MAX_NETS; i++) {
+		tap_close(vm->taps[i]);
+		vm->taps[i] = NULL;
+	}
+}
+
+static int add_nets(struct vm *vm, char **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+	for (size_t i = 0; i < cfg->nnets; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "virtio-net%zu", i);
+		struct virtio_net_conf c = {
+			.name = name,
+			.mac_spoofing = cfg->nets[i].mac_spoofing,
+			.backend = tap_backend(vm->taps[i]),
+			.run = VIRTIO_RUN_EVLOOP,
+			.loop = vm->loop,
+			.mem = &vm->gmem,
+		};
+		memcpy(c.mac, vm->macs[i], 6);
+		int r = virtio_net_new(vm->pci, &c, -1, &vm->nets[i]);
+		if (r < 0)
+			return fail(err, r, "%s: %s", name, strerror(-r));
+	}
+	return 0;
+}
+
+static void vcon_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct vm *vm = opaque;
+	console_write(vm->console, buf, len);
+}
+
+static void vcon_input_ready(void *opaque)
+{
+	struct vm *vm = opaque;
+	console_rx_resume(vm->console);
+}
+
+static int balloon_discard(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = opaque;
+	void *p = guest_mem_ptr(&vm->mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	return madvise(p, len, MADV_DONTNEED) < 0 ? -errno : 0;
+}
+
+static int add_others(struct vm *vm, char **err)
+{
+	int r;
+	if (vm->cfg->virtio_console) {
+		struct virtio_console_conf c = {
+			.name = "virtio-console",
+			.run = VIRTIO_RUN_EVLOOP,
+			.loop = vm->loop,
+			.mem = &vm->gmem,
+			.output = vcon_output,
+			.input_ready = vcon_input_ready,
+			.opaque = vm,
+		};
+		if ((r = virtio_console_new(vm->pci, &c, -1, &vm->vcon)) < 0)
+			return fail(err, r, "virtio-console: %s", strerror(-r));
+	}
+	if (vm->cfg->balloon) {
+		struct virtio_balloon_conf c = {
+			.name = "virtio-balloon",
+			.run = VIRTIO_RUN_EVLOOP,
+			.loop = vm->loop,
+			.mem = &vm->gmem,
+			.discard = balloon_discard,
+			.opaque = vm,
+		};
+		if ((r = virtio_balloon_new(vm->pci, &c, -1, &vm->balloon)) < 0)
+			return fail(err, r, "virtio-balloon: %s", strerror(-r));
+	}
+	return 0;
+}
+
 int devices_create(struct vm *vm, char **err)
 {
 	struct pci_host_config hc = {
@@ -71,7 +193,7 @@ int devices_create(struct vm *vm, char **err)
 	int r = pci_host_new(&hc, &vm->pci);
 	if (r < 0)
 		return fail(err, r, "PCI host bridge: %s", strerror(-r));
-	if ((r = add_disks(vm, err)) < 0)
+	if ((r = add_disks(vm, err)) < 0 || (r = add_nets(vm, err)) < 0 || (r = add_others(vm, err)) < 0)
 		return r;
 	if (vm->cfg->rng) {
 		struct virtio_rng_conf c = {
@@ -109,6 +231,14 @@ void devices_destroy(struct vm *vm)
 	}
 	virtio_rng_free(vm->rng);
 	vm->rng = NULL;
+	for (size_t i = 0; i < VM_MAX_NETS; i++) {
+		virtio_net_free(vm->nets[i]);
+		vm->nets[i] = NULL;
+	}
+	virtio_console_free(vm->vcon);
+	vm->vcon = NULL;
+	virtio_balloon_free(vm->balloon);
+	vm->balloon = NULL;
 	pci_host_free(vm->pci);
 	vm->pci = NULL;
 	free(vm->pci_irqs);

@@ -21,6 +21,7 @@
 #include "cpuid.h"
 #include "evloop.h"
 #include "serial.h"
+#include "virtio_console.h"
 #include "vm.h"
 
 static void wake_noop(void *opaque)
@@ -95,9 +96,12 @@ int vm_resume(struct vm *vm)
 	return r;
 }
 
-static size_t console_to_serial(void *opaque, const uint8_t *buf, size_t len)
+/* Console input goes to hvc0 when there is a virtio-console, else to the UART. */
+static size_t console_to_guest(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct vm *vm = opaque;
+	if (vm->vcon)
+		return virtio_console_input(vm->vcon, buf, len);
 	return vm->serial ? serial_rx(vm->serial, buf, len) : len;
 }
 
@@ -288,7 +292,7 @@ int vm_run(const struct vm_config *cfg)
 	}
 	if (console_open(&vm->console, vm->loop, cfg->console, cfg->console_path, &err) < 0)
 		goto out_err;
-	console_set_sink(vm->console, console_to_serial, on_console_quit, vm);
+	console_set_sink(vm->console, console_to_guest, on_console_quit, vm);
 	if (cfg->api_socket) {
 		if (api_new(vm->loop, cfg->api_socket, &vm->api, &err) < 0)
 			goto out_err;
@@ -298,6 +302,8 @@ int vm_run(const struct vm_config *cfg)
 		}
 	}
 
+	if (devices_open_taps(vm, &err) < 0)
+		goto out_err;
 	uint64_t t0 = now_ns();
 	if (start_machine(vm, &err) < 0)
 		goto out_err;
@@ -331,6 +337,7 @@ out_err:
 		nv_err("out of memory");
 out:
 	stop_machine(vm);
+	devices_close_taps(vm);
 	api_free(vm->api);
 	console_close(vm->console);
 	if (vm->loop && vm->sigfd >= 0)

@@ -3,10 +3,17 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "tap.h"
+#include "virtio_balloon.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
+#include "virtio_rng.h"
 #include "vm.h"
 
 static const char *state_name(enum vm_state s)
@@ -31,6 +38,105 @@ static struct json_object *device(const char *name, const char *type, const char
 	if (irq >= 0)
 		json_object_object_add(o, "irq", json_object_new_int(irq));
 	return o;
+}
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static struct json_object *blk_json(struct vm *vm, size_t i)
+{
+	const struct disk_config *dc = &vm->cfg->disks[i];
+	struct json_object *o = json_object_new_object();
+	char name[32];
+	snprintf(name, sizeof(name), "virtio-blk%zu", i);
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "type", json_object_new_string("virtio-blk"));
+	json_object_object_add(o, "path", json_object_new_string(dc->path));
+	json_object_object_add(o, "readonly", json_object_new_boolean(dc->readonly));
+	json_object_object_add(o, "cache",
+		json_object_new_string(dc->cache == DISK_CACHE_UNSAFE ? "unsafe" : "writeback"));
+	struct virtio_blk_stats st;
+	if (vm->blk[i] && virtio_blk_get_stats(vm->blk[i], 0, &st) == 0) {
+		struct json_object *q = json_object_new_object();
+		add_u64(q, "requests", st.requests);
+		add_u64(q, "read_ops", st.read_ops);
+		add_u64(q, "write_ops", st.write_ops);
+		add_u64(q, "flush_ops", st.flush_ops);
+		add_u64(q, "discard_ops", st.discard_ops);
+		add_u64(q, "write_zeroes_ops", st.write_zeroes_ops);
+		add_u64(q, "bytes_read", st.bytes_read);
+		add_u64(q, "bytes_written", st.bytes_written);
+		add_u64(q, "errors", st.errors);
+		struct json_object *qs = json_object_new_array();
+		json_object_array_add(qs, q);
+		json_object_object_add(o, "queues", qs);
+	}
+	return o;
+}
+
+static struct json_object *net_json(struct vm *vm, size_t i)
+{
+	struct json_object *o = json_object_new_object();
+	char name[32], mac[18];
+	const uint8_t *m = vm->macs[i];
+	snprintf(name, sizeof(name), "virtio-net%zu", i);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "type", json_object_new_string("virtio-net"));
+	if (vm->taps[i])
+		json_object_object_add(o, "tap", json_object_new_string(tap_name(vm->taps[i])));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
+	json_object_object_add(o, "mac_spoofing",
+		json_object_new_boolean(vm->nets[i] ? virtio_net_spoofing(vm->nets[i])
+						    : vm->cfg->nets[i].mac_spoofing));
+	struct json_object *qs = json_object_new_array();
+	for (unsigned q = 0; vm->nets[i] && virtio_net_queue_name(q); q++) {
+		struct virtio_net_queue_stats st;
+		if (virtio_net_get_stats(vm->nets[i], q, &st) < 0)
+			break;
+		struct json_object *j = json_object_new_object();
+		json_object_object_add(j, "queue", json_object_new_string(virtio_net_queue_name(q)));
+		add_u64(j, "packets", st.packets);
+		add_u64(j, "bytes", st.bytes);
+		add_u64(j, "dropped", st.dropped);
+		add_u64(j, "errors", st.errors);
+		json_object_array_add(qs, j);
+	}
+	json_object_object_add(o, "queues", qs);
+	return o;
+}
+
+static void add_virtio_devices(struct vm *vm, struct json_object *devs)
+{
+	for (size_t i = 0; i < vm->cfg->ndisks; i++)
+		json_object_array_add(devs, blk_json(vm, i));
+	for (size_t i = 0; i < vm->cfg->nnets; i++)
+		json_object_array_add(devs, net_json(vm, i));
+	if (vm->rng) {
+		struct json_object *o = device("virtio-rng", "virtio-rng", NULL, -1);
+		add_u64(o, "bytes", virtio_rng_bytes(vm->rng));
+		json_object_array_add(devs, o);
+	}
+	if (vm->vcon) {
+		struct virtio_console_stats st;
+		virtio_console_get_stats(vm->vcon, &st);
+		struct json_object *o = device("virtio-console", "virtio-console", NULL, -1);
+		add_u64(o, "bytes_out", st.bytes_out);
+		add_u64(o, "bytes_in", st.bytes_in);
+		json_object_array_add(devs, o);
+	}
+	if (vm->balloon) {
+		struct virtio_balloon_counters c;
+		virtio_balloon_get_counters(vm->balloon, &c);
+		struct json_object *o = device("virtio-balloon", "virtio-balloon", NULL, -1);
+		add_u64(o, "target_pages", virtio_balloon_target(vm->balloon));
+		add_u64(o, "actual_pages", virtio_balloon_actual(vm->balloon));
+		add_u64(o, "inflated_pages", c.inflated_pages);
+		add_u64(o, "deflated_pages", c.deflated_pages);
+		json_object_array_add(devs, o);
+	}
 }
 
 static int cmd_status(void *opaque, struct json_object *args, struct json_object **reply, char **err)
@@ -60,6 +166,7 @@ static int cmd_status(void *opaque, struct json_object *args, struct json_object
 	json_object_array_add(devs, device("pvpanic", "pvpanic", "io:0x505", -1));
 	if (cfg->acpi)
 		json_object_array_add(devs, device("acpi-sleep", "acpi-hw-reduced", "io:0x600", -1));
+	add_virtio_devices(vm, devs);
 	json_object_object_add(o, "devices", devs);
 	*reply = o;
 	return 0;
@@ -82,6 +189,65 @@ static int cmd_resume(void *opaque, struct json_object *args, struct json_object
 	return r;
 }
 
+/*
+ * balloon {"target_mib": N} (or "target_pages"): how much memory the guest
+ * should give back. Refused on a VM whose guest sees VMX/SVM.
+ */
+static int cmd_balloon(void *opaque, struct json_object *args, struct json_object **reply, char **err)
+{
+	struct vm *vm = opaque;
+	const char *why = nested_op_refusal(NESTED_OP_BALLOON, vm->nested_exposed,
+		vm->kvm.nested_state_size, false);
+	if (why) {
+		*err = strdup(why);
+		return -EPERM;
+	}
+	if (!vm->balloon) {
+		*err = strdup("this VM has no balloon device (start it with --balloon or [balloon])");
+		return -ENODEV;
+	}
+	struct json_object *v;
+	int64_t pages = -1;
+	if (args && json_object_object_get_ex(args, "target_mib", &v) && json_object_is_type(v, json_type_int))
+		pages = json_object_get_int64(v) * 256;
+	else if (args && json_object_object_get_ex(args, "target_pages", &v) &&
+		 json_object_is_type(v, json_type_int))
+		pages = json_object_get_int64(v);
+	if (pages < 0 || (uint64_t)pages * 4096 > vm->cfg->memory) {
+		*err = strdup("balloon: arguments need target_mib (or target_pages), between 0 and the "
+			      "guest's memory");
+		return -EINVAL;
+	}
+	virtio_balloon_set_target(vm->balloon, (uint32_t)pages);
+	struct json_object *o = json_object_new_object();
+	add_u64(o, "target_pages", (uint64_t)pages);
+	add_u64(o, "actual_pages", virtio_balloon_actual(vm->balloon));
+	*reply = o;
+	return 0;
+}
+
+static int cmd_balloon_stats(void *opaque, struct json_object *args, struct json_object **reply,
+	char **err)
+{
+	static const char *const names[VIRTIO_BALLOON_S_NR] = { "swap_in", "swap_out", "major_faults",
+		"minor_faults", "free_memory", "total_memory", "available_memory", "disk_caches",
+		"hugetlb_allocations", "hugetlb_failures" };
+	struct vm *vm = opaque;
+	if (!vm->balloon) {
+		*err = strdup("this VM has no balloon device");
+		return -ENODEV;
+	}
+	struct virtio_balloon_stats st;
+	virtio_balloon_get_stats(vm->balloon, &st);
+	struct json_object *o = json_object_new_object();
+	for (int i = 0; i < VIRTIO_BALLOON_S_NR; i++)
+		add_u64(o, names[i], st.val[i]);
+	add_u64(o, "target_pages", virtio_balloon_target(vm->balloon));
+	add_u64(o, "actual_pages", virtio_balloon_actual(vm->balloon));
+	*reply = o;
+	return 0;
+}
+
 static int cmd_destroy(void *opaque, struct json_object *args, struct json_object **reply, char **err)
 {
 	vm_request_stop(opaque, STOP_DESTROY, "control socket request");
@@ -99,5 +265,9 @@ int vm_api_register(struct vm *vm)
 		r = api_register(vm->api, "resume", cmd_resume, vm);
 	if (!r)
 		r = api_register(vm->api, "destroy", cmd_destroy, vm);
+	if (!r)
+		r = api_register(vm->api, "balloon", cmd_balloon, vm);
+	if (!r)
+		r = api_register(vm->api, "balloon-stats", cmd_balloon_stats, vm);
 	return r;
 }
