@@ -233,25 +233,13 @@ static int load_kernel(struct boot_image *img, struct guest_mem *m)
 	return 0;
 }
 
-static char *errmsg(const char *fmt, ...) NV_PRINTF(1, 2);
-static char *errmsg(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct boot_firmware *fw,
 	char **err)
 {
 	const struct bzimage_info *bi = &img->bi;
 	int r = load_kernel(img, m);
 	if (r < 0) {
-		*err = errmsg("kernel %s: %s", img->kernel_path, strerror(-r));
+		*err = str_printf("kernel %s: %s", img->kernel_path, strerror(-r));
 		return r;
 	}
 	uint64_t initrd_gpa = 0;
@@ -259,12 +247,12 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 		initrd_gpa = initrd_addr(img, m->size);
 		uint8_t *ip = guest_mem_ptr(m, initrd_gpa, img->initrd_size);
 		if (!initrd_gpa || !ip) {
-			*err = errmsg("initrd does not fit in guest RAM");
+			*err = str_printf("initrd does not fit in guest RAM");
 			return -ENOSPC;
 		}
 		r = pread_full(img->initrd_fd, ip, img->initrd_size, 0);
 		if (r < 0) {
-			*err = errmsg("initrd %s: %s", img->initrd_path, strerror(-r));
+			*err = str_printf("initrd %s: %s", img->initrd_path, strerror(-r));
 			return r;
 		}
 	}
@@ -289,7 +277,7 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 		};
 		r = acpi_build(guest_mem_ptr(m, BOOT_ACPI_ADDR, 0x10000), 0x10000, &ac, &rsdp);
 		if (r < 0) {
-			*err = errmsg("building ACPI tables: %s", strerror(-r));
+			*err = str_printf("building ACPI tables: %s", strerror(-r));
 			return r;
 		}
 	}
@@ -297,11 +285,11 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 		r = mptable_build_pci(guest_mem_ptr(m, BOOT_MPTABLE_ADDR, 0x10000), 0x10000,
 			BOOT_MPTABLE_ADDR, fw->ncpus, 0, IOAPIC_ADDR, fw->pci_irqs, fw->npci_irqs);
 		if (r < 0) {
-			*err = errmsg("building the MP table: %s", strerror(-r));
+			*err = str_printf("building the MP table: %s", strerror(-r));
 			return r;
 		}
 	} else if (!fw->acpi) {
-		*err = errmsg("%u vCPUs need ACPI (the MP table holds at most 254)", fw->ncpus);
+		*err = str_printf("%u vCPUs need ACPI (the MP table holds at most 254)", fw->ncpus);
 		return -EINVAL;
 	}
 
@@ -310,7 +298,7 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 	r = bzimage_setup_zeropage(guest_mem_ptr(m, BOOT_ZEROPAGE_ADDR, 4096), img->hdr, bi,
 		BOOT_CMDLINE_ADDR, (uint32_t)cl, initrd_gpa, (uint32_t)img->initrd_size, e820, ne, rsdp);
 	if (r < 0) {
-		*err = errmsg("building boot_params: %s", strerror(-r));
+		*err = str_printf("building boot_params: %s", strerror(-r));
 		return r;
 	}
 	setup_page_tables(m);

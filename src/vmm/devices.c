@@ -28,16 +28,10 @@
 #define PCI_MMIO_BASE 0xC0000000ULL
 #define PCI_MMIO_SIZE (0xFEC00000ULL - PCI_MMIO_BASE)
 
-static int fail(char **err, int r, const char *fmt, ...) NV_PRINTF(3, 4);
-static int fail(char **err, int r, const char *fmt, ...)
+/* Sets *err from the device's name and the errno, returns r. */
+static int fail(char **err, int r, const char *what, const char *detail)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	*err = s;
+	*err = str_printf("%s: %s", what, detail ? detail : strerror(-r));
 	return r;
 }
 
@@ -61,7 +55,7 @@ static int add_disks(struct vm *vm, char **err)
 		};
 		int r = virtio_blk_new(vm->pci, &c, -1, &vm->blk[i]);
 		if (r < 0)
-			return fail(err, r, "disk %s: %s", dc->path, strerror(-r));
+			return fail(err, r, dc->path, NULL);
 	}
 	return 0;
 }
@@ -79,7 +73,7 @@ int devices_open_taps(struct vm *vm, char **err)
 		char why[256] = "";
 		int r = tap_open(&tc, &vm->taps[i], why, sizeof(why));
 		if (r < 0)
-			return fail(err, r, "net[%zu]: %s", i, why[0] ? why : strerror(-r));
+			return fail(err, r, "net", why[0] ? why : NULL);
 		if (nc->has_mac) {
 			memcpy(vm->macs[i], nc->mac, 6);
 		} else {
@@ -123,7 +117,7 @@ static int add_nets(struct vm *vm, char **err)
 		memcpy(c.mac, vm->macs[i], 6);
 		int r = virtio_net_new(vm->pci, &c, -1, &vm->nets[i]);
 		if (r < 0)
-			return fail(err, r, "%s: %s", name, strerror(-r));
+			return fail(err, r, name, NULL);
 	}
 	return 0;
 }
@@ -163,7 +157,7 @@ static int add_others(struct vm *vm, char **err)
 			.opaque = vm,
 		};
 		if ((r = virtio_console_new(vm->pci, &c, -1, &vm->vcon)) < 0)
-			return fail(err, r, "virtio-console: %s", strerror(-r));
+			return fail(err, r, "virtio-console", NULL);
 	}
 	if (vm->cfg->balloon) {
 		struct virtio_balloon_conf c = {
@@ -175,7 +169,7 @@ static int add_others(struct vm *vm, char **err)
 			.opaque = vm,
 		};
 		if ((r = virtio_balloon_new(vm->pci, &c, -1, &vm->balloon)) < 0)
-			return fail(err, r, "virtio-balloon: %s", strerror(-r));
+			return fail(err, r, "virtio-balloon", NULL);
 	}
 	return 0;
 }
@@ -192,7 +186,7 @@ int devices_create(struct vm *vm, char **err)
 	guest_mem_accessor(&vm->mem, &vm->gmem);
 	int r = pci_host_new(&hc, &vm->pci);
 	if (r < 0)
-		return fail(err, r, "PCI host bridge: %s", strerror(-r));
+		return fail(err, r, "PCI host bridge", NULL);
 	if ((r = add_disks(vm, err)) < 0 || (r = add_nets(vm, err)) < 0 || (r = add_others(vm, err)) < 0)
 		return r;
 	if (vm->cfg->rng) {
@@ -204,7 +198,7 @@ int devices_create(struct vm *vm, char **err)
 		};
 		r = virtio_rng_new(vm->pci, &c, -1, &vm->rng);
 		if (r < 0)
-			return fail(err, r, "virtio-rng: %s", strerror(-r));
+			return fail(err, r, "virtio-rng", NULL);
 	}
 	size_t n = pci_host_mptable_irqs(vm->pci, NULL, 0);
 	if (n) {

@@ -11,18 +11,6 @@
 #include "kvm.h"
 #include "util.h"
 
-static char *msg(const char *fmt, ...) NV_PRINTF(1, 2);
-static char *msg(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 static const struct {
 	int cap;
 	const char *name;
@@ -52,32 +40,32 @@ int kvm_open(struct kvm *k, const char *path, char **err)
 	if (k->fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			*err = msg("%s: no such device: KVM is not available on this host "
+			*err = str_printf("%s: no such device: KVM is not available on this host "
 				   "(load kvm_intel or kvm_amd, enable virtualization in the firmware, "
 				   "or run inside a VM with nested virtualization; see `vmm nested status`)",
 				path);
 		else if (e == EACCES || e == EPERM)
-			*err = msg("%s: permission denied (add your user to the 'kvm' group or run as root)",
+			*err = str_printf("%s: permission denied (add your user to the 'kvm' group or run as root)",
 				path);
 		else
-			*err = msg("%s: %s", path, strerror(e));
+			*err = str_printf("%s: %s", path, strerror(e));
 		return -e;
 	}
 	int v = ioctl(k->fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
-		*err = msg("%s: KVM API version %d, nestvmm needs %d", path, v, KVM_API_VERSION);
+		*err = str_printf("%s: KVM API version %d, nestvmm needs %d", path, v, KVM_API_VERSION);
 		goto fail;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++) {
 		if (ioctl(k->fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			*err = msg("%s: the host KVM lacks %s, which nestvmm needs", path,
+			*err = str_printf("%s: the host KVM lacks %s, which nestvmm needs", path,
 				required_caps[i].name);
 			goto fail;
 		}
 	}
 	k->run_size = ioctl(k->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (k->run_size <= 0) {
-		*err = msg("%s: KVM_GET_VCPU_MMAP_SIZE failed", path);
+		*err = str_printf("%s: KVM_GET_VCPU_MMAP_SIZE failed", path);
 		goto fail;
 	}
 	k->nr_vcpus = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
@@ -140,7 +128,7 @@ int kvm_create_vm(struct kvm *k, char **err)
 	k->vm_fd = ioctl(k->fd, KVM_CREATE_VM, 0);
 	if (k->vm_fd < 0) {
 		int e = errno;
-		*err = msg("KVM_CREATE_VM: %s", strerror(e));
+		*err = str_printf("KVM_CREATE_VM: %s", strerror(e));
 		return -e;
 	}
 	fcntl(k->vm_fd, F_SETFD, FD_CLOEXEC);
@@ -164,7 +152,7 @@ int kvm_create_vm(struct kvm *k, char **err)
 	return 0;
 fail: {
 	int e = errno;
-	*err = msg("%s: %s", step, strerror(e));
+	*err = str_printf("%s: %s", step, strerror(e));
 	close_fd(&k->vm_fd);
 	return -e;
 }

@@ -15,18 +15,6 @@
 
 #define SIG_KICK SIGUSR1
 
-static char *errmsg(const char *fmt, ...) NV_PRINTF(1, 2);
-static char *errmsg(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -85,7 +73,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, char **err)
 	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
 		int e = errno;
-		*err = errmsg("KVM_CREATE_VCPU %u: %s", id, strerror(e));
+		*err = str_printf("KVM_CREATE_VCPU %u: %s", id, strerror(e));
 		return -e;
 	}
 	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
@@ -93,23 +81,23 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, char **err)
 	if (v->run == MAP_FAILED) {
 		int e = errno;
 		v->run = NULL;
-		*err = errmsg("mmap of vCPU %u: %s", id, strerror(e));
+		*err = str_printf("mmap of vCPU %u: %s", id, strerror(e));
 		return -e;
 	}
 	int r = set_cpuid(v);
 	if (r < 0) {
-		*err = errmsg("KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-r));
+		*err = str_printf("KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-r));
 		return r;
 	}
 	r = set_lint(v);
 	if (r < 0) {
-		*err = errmsg("local APIC setup of vCPU %u: %s", id, strerror(-r));
+		*err = str_printf("local APIC setup of vCPU %u: %s", id, strerror(-r));
 		return r;
 	}
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
 		int e = errno;
-		*err = errmsg("KVM_SET_FPU on vCPU %u: %s", id, strerror(e));
+		*err = str_printf("KVM_SET_FPU on vCPU %u: %s", id, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -165,7 +153,7 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, char **err)
 	return 0;
 fail: {
 	int e = errno;
-	*err = errmsg("setting up the boot CPU state: %s", strerror(e));
+	*err = str_printf("setting up the boot CPU state: %s", strerror(e));
 	return -e;
 }
 }
