@@ -51,6 +51,9 @@ int parse_size(const char *s, bool bytes_default, uint64_t *out);
 int write_full(int fd, const void *buf, size_t len);
 int pread_full(int fd, void *buf, size_t len, off_t off);
 
+/* The value of a hexadecimal digit, or -1. */
+int hex_digit(int c);
+
 /* A malloc'd formatted string, or NULL when out of memory. */
 char *str_printf(const char *fmt, ...) NV_PRINTF(1, 2);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "toml_internal.h"
+#include "util.h"
 
 /*
  * Positions are asked for mostly in increasing order, or earlier on the same
@@ -183,17 +184,6 @@ static bool has(const struct tp *p, size_t off, const char *s)
 	return off + n <= p->len && memcmp(p->src + off, s, n) == 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int put_utf8(struct tbuf *b, uint32_t cp)
 {
 	char u[4];
@@ -238,7 +228,7 @@ static int tp_escape(struct tp *p, bool multiline)
 		size_t n = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (size_t i = 0; i < n; i++) {
-			int h = at + 2 + i < p->len ? hexval(p->src[at + 2 + i]) : -1;
+			int h = at + 2 + i < p->len ? hex_digit(p->src[at + 2 + i]) : -1;
 			if (h < 0)
 				return tp_error(p, at, "\\%c must be followed by %zu hex digits", c, n);
 			cp = cp * 16 + (uint32_t)h;

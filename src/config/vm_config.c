@@ -314,3 +314,16 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 	}
 	return v.n ? -EINVAL : 0;
 }
+
+int vm_config_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + i * 3;
+		int hi = hex_digit((unsigned char)p[0]);
+		int lo = hi < 0 ? -1 : hex_digit((unsigned char)p[1]);
+		if (lo < 0 || p[2] != (i == 5 ? '\0' : ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi * 16 + lo);
+	}
+	return 0;
+}

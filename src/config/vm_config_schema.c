@@ -424,22 +424,6 @@ static const struct field disk_fields[] = {
 
 /* ---- [[net]] ---- */
 
-int vm_config_parse_mac(const char *s, uint8_t mac[6])
-{
-	for (int i = 0; i < 6; i++) {
-		int hi, lo;
-		const char *p = s + i * 3;
-		hi = p[0] >= '0' && p[0] <= '9' ? p[0] - '0' : (p[0] | 0x20) >= 'a' &&
-			(p[0] | 0x20) <= 'f' ? (p[0] | 0x20) - 'a' + 10 : -1;
-		lo = hi < 0 ? -1 : p[1] >= '0' && p[1] <= '9' ? p[1] - '0' : (p[1] | 0x20) >= 'a' &&
-			(p[1] | 0x20) <= 'f' ? (p[1] | 0x20) - 'a' + 10 : -1;
-		if (lo < 0 || p[2] != (i == 5 ? '\0' : ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi * 16 + lo);
-	}
-	return 0;
-}
-
 static void set_ifname(struct vmc_ctx *c, const struct toml_node *v, char **dst)
 {
 	const char *s = get_str(c, v, "an interface name (string)");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mac_policy.h"
+#include "util.h"
 
 bool mac_is_multicast(const uint8_t mac[MAC_LEN])
 {
@@ -32,24 +33,13 @@ bool mac_rx_allowed(const uint8_t own[MAC_LEN], const uint8_t *frame, size_t len
 	return mac_is_multicast(frame) || memcmp(frame, own, MAC_LEN) == 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mac_parse(const char *s, uint8_t out[MAC_LEN])
 {
 	if (!s || strlen(s) != 17)
 		return -EINVAL;
 	uint8_t m[MAC_LEN];
 	for (unsigned i = 0; i < MAC_LEN; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (i < MAC_LEN - 1 && s[3 * i + 2] != ':' && s[3 * i + 2] != '-')
