@@ -67,7 +67,7 @@ def t_blk_acpi_and_mptable(suite):
                         "head -c 32 /dev/hwrng | od -An -tx1 | tr -d ' \\n'; echo", 60)
             if "virtio" not in out:
                 raise Fail("%s: hwrng is not virtio: %s" % (mode, out))
-            hexes = re.findall(r"^[0-9a-f]{64}\r?$", out, re.M)
+            hexes = re.findall(r"(?:^|\s)([0-9a-f]{64})\r?$", out, re.M)
             if not hexes or len(set(hexes[0])) < 4:
                 raise Fail("%s: /dev/hwrng gave no random bytes: %s" % (mode, out))
         finally:

@@ -85,7 +85,9 @@ class VM:
         # The marker is printed by the shell, split so the echoed input never matches.
         self.send("%s; echo \"@@${X}%s@@\"\n" % (cmd, tag))
         m = self.expect(r"@@%s@@" % tag, timeout, start)
-        return self.out[start:m.start()].decode(errors="replace")
+        out = self.out[start:m.start()].decode(errors="replace")
+        # The previous command's prompt may arrive after this one was typed.
+        return re.sub(r"^(?:\s*~ # )+", "", out)
 
     def wait(self, timeout=60):
         try:
