@@ -64,11 +64,19 @@ class VM:
                 if m:
                     return m
                 if self.proc.poll() is not None and not any(t.is_alive() for t in self.readers):
-                    raise Fail("vmm exited (status %s) before %r appeared" % (self.proc.returncode, pattern))
+                    raise Fail("vmm exited (status %s) before %r appeared%s" %
+                               (self.proc.returncode, pattern, self._tail()))
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise Fail("timeout waiting for %r" % pattern)
+                    raise Fail("timeout waiting for %r%s" % (pattern, self._tail()))
                 self.cond.wait(min(left, 1.0))
+
+    def _tail(self, n=1200):
+        """The end of the console and of vmm's stderr, for failure messages
+        (called with self.lock held)."""
+        out = self.out[-n:].decode(errors="replace")
+        err = self.err[-400:].decode(errors="replace")
+        return "\n--- console tail ---\n%s\n--- vmm stderr ---\n%s\n---" % (out, err)
 
     def mark(self):
         with self.lock:
