@@ -8,6 +8,7 @@ import glob
 import importlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 KVM_HOST = os.path.join(ROOT, "tests", "kvm-host")
 
 BASE_CMDLINE = "console=ttyS0 quiet panic=-1"
+CASE_LIMIT = 600  # seconds for one try of one case
+
+
+def _case_timeout(signum, frame):
+    raise Fail("the case ran longer than %d s (watchdog)" % CASE_LIMIT)
 
 
 class Suite:
@@ -68,9 +74,14 @@ class Suite:
         first = None
         for attempt in (1, 2):
             t0 = time.monotonic()
+            # A watchdog: a case stuck past CASE_LIMIT seconds fails (its VMs are
+            # killed by the case's finally blocks) instead of stalling the suite.
+            signal.signal(signal.SIGALRM, _case_timeout)
+            signal.alarm(CASE_LIMIT)
             try:
                 fn()
             except Exception as e:  # noqa: BLE001 - every failure is reported, the suite goes on
+                signal.alarm(0)
                 detail = str(e) if isinstance(e, Fail) else traceback.format_exc()
                 if attempt == 1:
                     first = detail
@@ -80,6 +91,7 @@ class Suite:
                 self.failed += 1
                 print("not ok - %s (%.1fs): %s" % (name, time.monotonic() - t0, detail), flush=True)
                 return
+            signal.alarm(0)
             break
         self.passed += 1
         if first is not None:
