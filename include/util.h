@@ -63,4 +63,22 @@ void close_fd(int *fd);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
+/* Little-endian fields of n (1..8) bytes, as firmware tables and virtio use. */
+static inline void le_put(uint8_t *p, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t le_get(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* The byte that makes p[0..n) sum to zero mod 256 (ACPI, MP table). */
+uint8_t checksum8(const uint8_t *p, size_t n);
+
 #endif

@@ -114,3 +114,11 @@ int hex_digit(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+uint8_t checksum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + p[i]);
+	return (uint8_t)-s;
+}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util.h"
 #include "acpi.h"
 #include "aml.h"
 
@@ -41,24 +42,10 @@
 #define GAS_SYSTEM_IO         1
 #define GAS_ACCESS_BYTE       1
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
-
 void acpi_sdt_checksum(uint8_t *table, size_t len)
 {
 	table[9] = 0;
-	table[9] = (uint8_t)-sum8(table, len);
+	table[9] = checksum8(table, len);
 }
 
 static size_t align16(size_t v)
@@ -70,15 +57,15 @@ static size_t align16(size_t v)
 static void sdt_header(uint8_t *p, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(p, sig, 4);
-	put_le(p + 4, len, 4);
+	le_put(p + 4, len, 4);
 	p[8] = rev;
 	p[9] = 0;
 	memcpy(p + 10, OEM_ID, 6);
 	memcpy(p + 16, "NVMM", 4);      /* OEM table id: "NVMM" + signature */
 	memcpy(p + 20, sig, 4);
-	put_le(p + 24, OEM_REVISION, 4);
+	le_put(p + 24, OEM_REVISION, 4);
 	memcpy(p + 28, CREATOR_ID, 4);
-	put_le(p + 32, CREATOR_REV, 4);
+	le_put(p + 32, CREATOR_REV, 4);
 }
 
 /* Generic Address Structure (5.2.3.2): an 8-bit register in I/O space. */
@@ -88,7 +75,7 @@ static void gas_io8(uint8_t *p, uint16_t port)
 	p[1] = 8;                       /* register bit width */
 	p[2] = 0;                       /* bit offset */
 	p[3] = GAS_ACCESS_BYTE;
-	put_le(p + 4, port, 8);
+	le_put(p + 4, port, 8);
 }
 
 static void build_rsdp(uint8_t *p, uint64_t xsdt_gpa)
@@ -97,11 +84,11 @@ static void build_rsdp(uint8_t *p, uint64_t xsdt_gpa)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, OEM_ID, 6);
 	p[15] = 2;                      /* revision: ACPI 2.0+ */
-	put_le(p + 16, 0, 4);           /* no RSDT */
-	put_le(p + 20, RSDP_LEN, 4);
-	put_le(p + 24, xsdt_gpa, 8);
-	p[8] = (uint8_t)-sum8(p, 20);
-	p[32] = (uint8_t)-sum8(p, RSDP_LEN);
+	le_put(p + 16, 0, 4);           /* no RSDT */
+	le_put(p + 20, RSDP_LEN, 4);
+	le_put(p + 24, xsdt_gpa, 8);
+	p[8] = checksum8(p, 20);
+	p[32] = checksum8(p, RSDP_LEN);
 }
 
 static void build_fadt(uint8_t *p, const struct acpi_config *c, uint64_t dsdt_gpa)
@@ -110,11 +97,11 @@ static void build_fadt(uint8_t *p, const struct acpi_config *c, uint64_t dsdt_gp
 	sdt_header(p, "FACP", FADT_LEN, 6);
 	/* No FACS, no SCI, no PM1/GPE blocks: all of that is absent in HW-reduced mode. */
 	if (dsdt_gpa <= UINT32_MAX)
-		put_le(p + FADT_DSDT, dsdt_gpa, 4);
-	put_le(p + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT, 2);
-	put_le(p + FADT_FLAGS, FADT_HW_REDUCED_ACPI, 4);
+		le_put(p + FADT_DSDT, dsdt_gpa, 4);
+	le_put(p + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT, 2);
+	le_put(p + FADT_FLAGS, FADT_HW_REDUCED_ACPI, 4);
 	p[FADT_MINOR_VERSION] = 0;      /* ACPI 6.0 FADT layout */
-	put_le(p + FADT_X_DSDT, dsdt_gpa, 8);
+	le_put(p + FADT_X_DSDT, dsdt_gpa, 8);
 	gas_io8(p + FADT_SLEEP_CONTROL, c->sleep_ctl_port);
 	gas_io8(p + FADT_SLEEP_STATUS, c->sleep_sts_port);
 	acpi_sdt_checksum(p, FADT_LEN);
@@ -181,33 +168,33 @@ static void build_madt(uint8_t *p, const struct acpi_config *c)
 	size_t len = madt_len(c->ncpus);
 	memset(p, 0, len);
 	sdt_header(p, "APIC", (uint32_t)len, 5);
-	put_le(p + 36, c->lapic_addr, 4);
-	put_le(p + 40, MADT_PCAT_COMPAT, 4);
+	le_put(p + 36, c->lapic_addr, 4);
+	le_put(p + 40, MADT_PCAT_COMPAT, 4);
 	uint8_t *e = p + MADT_HDR_LEN;
 	for (unsigned i = 0; i < c->ncpus; i++, e += 8) {
 		e[0] = MADT_LOCAL_APIC;
 		e[1] = 8;
 		e[2] = (uint8_t)i;          /* ACPI processor UID */
 		e[3] = (uint8_t)i;          /* APIC id */
-		put_le(e + 4, 1, 4);        /* enabled */
+		le_put(e + 4, 1, 4);        /* enabled */
 	}
 	e[0] = MADT_IO_APIC;
 	e[1] = 12;
 	e[2] = c->ioapic_id;
-	put_le(e + 4, c->ioapic_addr, 4);
-	put_le(e + 8, 0, 4);                /* GSI base */
+	le_put(e + 4, c->ioapic_addr, 4);
+	le_put(e + 8, 0, 4);                /* GSI base */
 	e += 12;
 	e[0] = MADT_INT_OVERRIDE;
 	e[1] = 10;
 	e[2] = 0;                           /* bus: ISA */
 	e[3] = 0;                           /* source: IRQ 0 */
-	put_le(e + 4, 2, 4);                /* GSI 2 */
-	put_le(e + 8, 0, 2);                /* flags: conforms to the bus */
+	le_put(e + 4, 2, 4);                /* GSI 2 */
+	le_put(e + 8, 0, 2);                /* flags: conforms to the bus */
 	e += 10;
 	e[0] = MADT_LOCAL_APIC_NMI;
 	e[1] = 6;
 	e[2] = 0xff;                        /* all processors */
-	put_le(e + 3, 0, 2);                /* flags: conforms */
+	le_put(e + 3, 0, 2);                /* flags: conforms */
 	e[5] = 1;                           /* LINT1 */
 	acpi_sdt_checksum(p, len);
 }
@@ -253,8 +240,8 @@ int acpi_build(uint8_t *dst, size_t room, const struct acpi_config *c, uint64_t 
 	uint8_t *x = dst + xsdt_off;
 	memset(x, 0, xsdt_len);
 	sdt_header(x, "XSDT", (uint32_t)xsdt_len, 1);
-	put_le(x + SDT_HDR_LEN, base + fadt_off, 8);
-	put_le(x + SDT_HDR_LEN + 8, base + madt_off, 8);
+	le_put(x + SDT_HDR_LEN, base + fadt_off, 8);
+	le_put(x + SDT_HDR_LEN + 8, base + madt_off, 8);
 	acpi_sdt_checksum(x, xsdt_len);
 
 	build_rsdp(dst + rsdp_off, base + xsdt_off);

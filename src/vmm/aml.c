@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util.h"
 #include "aml.h"
 
 #define AML_ZERO_OP      0x00
@@ -30,12 +31,6 @@
 #define RES_WORD_SPACE   0x88
 #define RES_EXT_IRQ      0x89
 #define RES_QWORD_SPACE  0x8a
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void fail(struct aml *a, int err)
 {
@@ -220,7 +215,7 @@ static size_t int_enc(uint64_t v, uint8_t out[9])
 		out[0] = AML_QWORD_PREFIX;
 		n = 8;
 	}
-	put_le(out + 1, v, (unsigned)n);
+	le_put(out + 1, v, (unsigned)n);
 	return n + 1;
 }
 
@@ -288,7 +283,7 @@ void aml_eisaid(struct aml *a, const char *id)
 		return;
 	}
 	uint8_t b[5] = { AML_DWORD_PREFIX };
-	put_le(b + 1, v, 4);
+	le_put(b + 1, v, 4);
 	aml_bytes(a, b, 5);  /* always a DWord, as ASL compilers emit it */
 }
 
@@ -402,8 +397,8 @@ void aml_restemplate_end(struct aml *a, size_t mark)
 void aml_res_io(struct aml *a, bool decode16, uint16_t min, uint16_t max, uint8_t align, uint8_t len)
 {
 	uint8_t d[8] = { RES_IO, decode16 ? 1 : 0 };
-	put_le(d + 2, min, 2);
-	put_le(d + 4, max, 2);
+	le_put(d + 2, min, 2);
+	le_put(d + 4, max, 2);
 	d[6] = align;
 	d[7] = len;
 	aml_bytes(a, d, sizeof(d));
@@ -412,8 +407,8 @@ void aml_res_io(struct aml *a, bool decode16, uint16_t min, uint16_t max, uint8_
 void aml_res_memory32_fixed(struct aml *a, bool rw, uint32_t base, uint32_t len)
 {
 	uint8_t d[12] = { RES_MEM32_FIXED, 9, 0, rw ? 1 : 0 };
-	put_le(d + 4, base, 4);
-	put_le(d + 8, len, 4);
+	le_put(d + 4, base, 4);
+	le_put(d + 8, len, 4);
 	aml_bytes(a, d, sizeof(d));
 }
 
@@ -441,12 +436,12 @@ void aml_res_addr_space(struct aml *a, unsigned bits, const struct aml_addr_spac
 	uint8_t d[6 + 5 * 8];
 	size_t total = 6 + 5 * (size_t)w;
 	d[0] = tag;
-	put_le(d + 1, total - 3, 2);
+	le_put(d + 1, total - 3, 2);
 	d[3] = s->type;
 	d[4] = s->gflags;
 	d[5] = s->tflags;
 	for (unsigned i = 0; i < 5; i++)
-		put_le(d + 6 + i * w, vals[i], w);
+		le_put(d + 6 + i * w, vals[i], w);
 	aml_bytes(a, d, total);
 }
 
@@ -497,14 +492,14 @@ void aml_res_interrupt(struct aml *a, bool level, bool active_low, bool shared,
 	}
 	uint8_t d[5];
 	d[0] = RES_EXT_IRQ;
-	put_le(d + 1, 2 + 4 * n, 2);
+	le_put(d + 1, 2 + 4 * n, 2);
 	/* bit 0 consumer, bit 1 edge (clear: level), bit 2 active low, bit 3 shared */
 	d[3] = (uint8_t)(1 | (level ? 0 : 2) | (active_low ? 4 : 0) | (shared ? 8 : 0));
 	d[4] = (uint8_t)n;
 	aml_bytes(a, d, sizeof(d));
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t v[4];
-		put_le(v, irqs[i], 4);
+		le_put(v, irqs[i], 4);
 		aml_bytes(a, v, 4);
 	}
 }

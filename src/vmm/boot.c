@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "acpi.h"
 #include "boot.h"
 #include "kvm.h"
@@ -133,12 +134,6 @@ void boot_image_close(struct boot_image *img)
 	img->kernel_path = img->initrd_path = NULL;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void setup_page_tables(struct guest_mem *m)
 {
 	uint8_t *pml4 = guest_mem_ptr(m, BOOT_PML4_ADDR, 4096);
@@ -146,11 +141,11 @@ static void setup_page_tables(struct guest_mem *m)
 	uint8_t *pd = guest_mem_ptr(m, BOOT_PD_ADDR, 4 * 4096);
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
-	put64(pml4, BOOT_PDPT_ADDR | 0x3); /* present, writable */
+	le_put(pml4, BOOT_PDPT_ADDR | 0x3, 8); /* present, writable */
 	for (uint64_t g = 0; g < 4; g++) {
-		put64(pdpt + g * 8, (BOOT_PD_ADDR + g * 4096) | 0x3);
+		le_put(pdpt + g * 8, (BOOT_PD_ADDR + g * 4096) | 0x3, 8);
 		for (uint64_t i = 0; i < 512; i++)
-			put64(pd + (g * 512 + i) * 8, ((g << 30) | (i << 21)) | 0x83); /* 2 MiB page */
+			le_put(pd + (g * 512 + i) * 8, ((g << 30) | (i << 21)) | 0x83, 8); /* 2 MiB page */
 	}
 }
 
@@ -166,7 +161,7 @@ static void setup_gdt(struct guest_mem *m)
 	};
 	uint8_t *p = guest_mem_ptr(m, BOOT_GDT_ADDR, sizeof(gdt));
 	for (size_t i = 0; i < BOOT_GDT_ENTRIES; i++)
-		put64(p + i * 8, gdt[i]);
+		le_put(p + i * 8, gdt[i], 8);
 }
 
 /*

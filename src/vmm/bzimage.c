@@ -7,39 +7,7 @@
 #include <string.h>
 
 #include "bzimage.h"
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
+#include "util.h"
 
 static int refuse(const char **why, const char *msg, int err)
 {
@@ -62,12 +30,12 @@ int bzimage_parse(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
 		return refuse(why, "header buffer longer than the file", -EINVAL);
 	if (hdr_len < BZ_VERSION + 2)
 		return refuse(why, "file too short for a setup header: not a bzImage", -ENOEXEC);
-	if (get_le16(hdr + BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC)
+	if ((uint16_t)le_get(hdr + BZ_BOOT_FLAG, 2) != BZ_BOOT_FLAG_MAGIC)
 		return refuse(why, "no 0xAA55 boot flag at 0x1fe: not a bzImage", -ENOEXEC);
-	if (get_le32(hdr + BZ_HEADER) != BZ_HDRS_MAGIC)
+	if ((uint32_t)le_get(hdr + BZ_HEADER, 4) != BZ_HDRS_MAGIC)
 		return refuse(why, "no HdrS magic at 0x202: not a bzImage", -ENOEXEC);
 
-	uint16_t version = get_le16(hdr + BZ_VERSION);
+	uint16_t version = (uint16_t)le_get(hdr + BZ_VERSION, 2);
 	if (version < BZ_MIN_VERSION)
 		return refuse(why, "boot protocol older than 2.12: no 64-bit entry (xloadflags)", -EINVAL);
 
@@ -80,7 +48,7 @@ int bzimage_parse(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
 	if (hdr_end > hdr_len)
 		return refuse(why, "file ends inside the setup header", -EINVAL);
 
-	uint16_t xlf = get_le16(hdr + BZ_XLOADFLAGS);
+	uint16_t xlf = (uint16_t)le_get(hdr + BZ_XLOADFLAGS, 2);
 	if (!(xlf & XLF_KERNEL_64))
 		return refuse(why, "kernel has no 64-bit entry point (XLF_KERNEL_64 clear)", -EINVAL);
 
@@ -90,7 +58,7 @@ int bzimage_parse(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
 		return refuse(why, "setup code extends to or beyond the end of the file", -EINVAL);
 
 	bool relocatable = hdr[BZ_RELOCATABLE] != 0;
-	uint32_t align = get_le32(hdr + BZ_KERNEL_ALIGNMENT);
+	uint32_t align = (uint32_t)le_get(hdr + BZ_KERNEL_ALIGNMENT, 4);
 	if (relocatable && (align == 0 || (align & (align - 1))))
 		return refuse(why, "relocatable kernel with a kernel_alignment that is not a power of two",
 			      -EINVAL);
@@ -102,13 +70,13 @@ int bzimage_parse(const uint8_t *hdr, size_t hdr_len, uint64_t file_size,
 	bi->kernel_size = file_size - setup_size;
 	bi->hdr_end = hdr_end;
 	/* The two fallbacks below are for older protocols than we accept, kept for clarity. */
-	bi->initrd_addr_max = version >= 0x0203 ? get_le32(hdr + BZ_INITRD_ADDR_MAX) : 0x37ffffff;
-	bi->cmdline_size = version >= 0x0206 ? get_le32(hdr + BZ_CMDLINE_SIZE) : 255;
+	bi->initrd_addr_max = version >= 0x0203 ? (uint32_t)le_get(hdr + BZ_INITRD_ADDR_MAX, 4) : 0x37ffffff;
+	bi->cmdline_size = version >= 0x0206 ? (uint32_t)le_get(hdr + BZ_CMDLINE_SIZE, 4) : 255;
 	bi->kernel_alignment = align;
 	bi->relocatable = relocatable;
 	bi->xloadflags = xlf;
-	bi->init_size = get_le32(hdr + BZ_INIT_SIZE);
-	bi->pref_address = get_le64(hdr + BZ_PREF_ADDRESS);
+	bi->init_size = (uint32_t)le_get(hdr + BZ_INIT_SIZE, 4);
+	bi->pref_address = (uint64_t)le_get(hdr + BZ_PREF_ADDRESS, 8);
 	return 0;
 }
 
@@ -136,29 +104,29 @@ int bzimage_setup_zeropage(uint8_t zp[4096], const uint8_t *hdr, const struct bz
 
 	zp[BZ_TYPE_OF_LOADER] = 0xff;
 	zp[BZ_LOADFLAGS] = (uint8_t)((zp[BZ_LOADFLAGS] & LOADED_HIGH) | CAN_USE_HEAP);
-	put_le16(zp + BZ_HEAP_END_PTR, 0xfe00 - 0x200);
+	le_put(zp + BZ_HEAP_END_PTR, 0xfe00 - 0x200, 2);
 
-	put_le32(zp + BZ_CMD_LINE_PTR, (uint32_t)cmdline_gpa);
-	put_le32(zp + ZP_EXT_CMD_LINE_PTR, (uint32_t)(cmdline_gpa >> 32));
+	le_put(zp + BZ_CMD_LINE_PTR, (uint32_t)cmdline_gpa, 4);
+	le_put(zp + ZP_EXT_CMD_LINE_PTR, (uint32_t)(cmdline_gpa >> 32), 4);
 
 	if (initrd_size) {
-		put_le32(zp + BZ_RAMDISK_IMAGE, (uint32_t)initrd_gpa);
-		put_le32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_gpa >> 32));
+		le_put(zp + BZ_RAMDISK_IMAGE, (uint32_t)initrd_gpa, 4);
+		le_put(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(initrd_gpa >> 32), 4);
 	} else {
-		put_le32(zp + BZ_RAMDISK_IMAGE, 0);
+		le_put(zp + BZ_RAMDISK_IMAGE, 0, 4);
 	}
-	put_le32(zp + BZ_RAMDISK_SIZE, initrd_size);
+	le_put(zp + BZ_RAMDISK_SIZE, initrd_size, 4);
 	/* ext_ramdisk_size stays 0: initrd_size is 32 bits. */
 
 	for (unsigned i = 0; i < n_e820; i++) {
 		uint8_t *e = zp + ZP_E820_TABLE + 20 * i;
-		put_le64(e, e820[i].addr);
-		put_le64(e + 8, e820[i].size);
-		put_le32(e + 16, e820[i].type);
+		le_put(e, e820[i].addr, 8);
+		le_put(e + 8, e820[i].size, 8);
+		le_put(e + 16, e820[i].type, 4);
 	}
 	zp[ZP_E820_ENTRIES] = (uint8_t)n_e820;
 
 	if (bi->version >= 0x020e)
-		put_le64(zp + ZP_ACPI_RSDP_ADDR, rsdp_gpa);
+		le_put(zp + ZP_ACPI_RSDP_ADDR, rsdp_gpa, 8);
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util.h"
 #include "mptable.h"
 
 #define MPF_LEN        16
@@ -33,20 +34,6 @@
 #define ISA_IRQS       16
 #define MAX_PCI_IRQS   128    /* 32 devices x 4 pins on bus 0 */
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + p[i]);
-	return (uint8_t)-s;
-}
-
 size_t mptable_size(unsigned ncpus, unsigned npci)
 {
 	if (ncpus == 0 || ncpus > MPTABLE_MAX_CPUS || npci > MAX_PCI_IRQS)
@@ -60,7 +47,7 @@ static uint8_t *intr_entry(uint8_t *e, uint8_t entry_type, uint8_t irq_type, uin
 {
 	e[0] = entry_type;
 	e[1] = irq_type;
-	put_le(e + 2, flags, 2);
+	le_put(e + 2, flags, 2);
 	e[4] = bus;
 	e[5] = bus_irq;
 	e[6] = dst_apic;
@@ -93,8 +80,8 @@ int mptable_build_pci(uint8_t *dst, size_t room, uint64_t gpa, unsigned ncpus,
 		e[1] = (uint8_t)i;
 		e[2] = LAPIC_VERSION;
 		e[3] = (uint8_t)(CPU_ENABLED | (i == 0 ? CPU_BSP : 0));
-		put_le(e + 4, CPU_SIGNATURE, 4);
-		put_le(e + 8, CPU_FEATURES, 4);
+		le_put(e + 4, CPU_SIGNATURE, 4);
+		le_put(e + 8, CPU_FEATURES, 4);
 	}
 
 	e[0] = MP_BUS; /* in ascending bus id order */
@@ -111,7 +98,7 @@ int mptable_build_pci(uint8_t *dst, size_t room, uint64_t gpa, unsigned ncpus,
 	e[1] = ioapic_id;
 	e[2] = IOAPIC_VERSION;
 	e[3] = 1;                       /* enabled */
-	put_le(e + 4, ioapic_addr, 4);
+	le_put(e + 4, ioapic_addr, 4);
 	e += 8;
 	count++;
 
@@ -134,21 +121,21 @@ int mptable_build_pci(uint8_t *dst, size_t room, uint64_t gpa, unsigned ncpus,
 
 	size_t mpc_len = (size_t)(e - mpc);
 	memcpy(mpc, "PCMP", 4);
-	put_le(mpc + 4, mpc_len, 2);
+	le_put(mpc + 4, mpc_len, 2);
 	mpc[6] = MP_SPEC_REV;
 	memcpy(mpc + 8, "NESTVM  ", 8);         /* OEM id */
 	memcpy(mpc + 16, "NESTVMM     ", 12);   /* product id */
-	put_le(mpc + 34, count, 2);
-	put_le(mpc + 36, MPTABLE_LAPIC_ADDR, 4);
-	mpc[7] = checksum(mpc, mpc_len);
+	le_put(mpc + 34, count, 2);
+	le_put(mpc + 36, MPTABLE_LAPIC_ADDR, 4);
+	mpc[7] = checksum8(mpc, mpc_len);
 
 	uint8_t *mpf = dst;
 	memcpy(mpf, "_MP_", 4);
-	put_le(mpf + 4, gpa + MPF_LEN, 4);
+	le_put(mpf + 4, gpa + MPF_LEN, 4);
 	mpf[8] = 1;                             /* length in 16-byte units */
 	mpf[9] = MP_SPEC_REV;
 	/* Feature bytes 0: the configuration table is present; virtual wire mode (no IMCR). */
-	mpf[10] = checksum(mpf, MPF_LEN);
+	mpf[10] = checksum8(mpf, MPF_LEN);
 
 	return (int)(MPF_LEN + mpc_len);
 }

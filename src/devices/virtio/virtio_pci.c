@@ -11,20 +11,6 @@
 #include "util.h"
 #include "virtio_pci_internal.h"
 
-static uint64_t getle(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void putle(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- interrupts ---- */
 
 static void raise_isr(struct virtio_dev *d, uint8_t bit)
@@ -158,27 +144,27 @@ static void status_write(struct virtio_dev *d, uint8_t val)
 static void common_image(struct virtio_dev *d, uint8_t *img)
 {
 	memset(img, 0, VIRTIO_PCI_COMMON_SIZE);
-	putle(img + VIRTIO_PCI_COMMON_DFSELECT, d->dfselect, 4);
-	putle(img + VIRTIO_PCI_COMMON_DF, d->dfselect < 2 ? d->offered >> (32 * d->dfselect) : 0, 4);
-	putle(img + VIRTIO_PCI_COMMON_GFSELECT, d->gfselect, 4);
-	putle(img + VIRTIO_PCI_COMMON_GF,
+	le_put(img + VIRTIO_PCI_COMMON_DFSELECT, d->dfselect, 4);
+	le_put(img + VIRTIO_PCI_COMMON_DF, d->dfselect < 2 ? d->offered >> (32 * d->dfselect) : 0, 4);
+	le_put(img + VIRTIO_PCI_COMMON_GFSELECT, d->gfselect, 4);
+	le_put(img + VIRTIO_PCI_COMMON_GF,
 	      d->gfselect < 2 ? d->driver_features >> (32 * d->gfselect) : 0, 4);
-	putle(img + VIRTIO_PCI_COMMON_MSIX, __atomic_load_n(&d->config_msix, __ATOMIC_RELAXED), 2);
-	putle(img + VIRTIO_PCI_COMMON_NUMQ, d->nq, 2);
+	le_put(img + VIRTIO_PCI_COMMON_MSIX, __atomic_load_n(&d->config_msix, __ATOMIC_RELAXED), 2);
+	le_put(img + VIRTIO_PCI_COMMON_NUMQ, d->nq, 2);
 	img[VIRTIO_PCI_COMMON_STATUS] = __atomic_load_n(&d->status, __ATOMIC_ACQUIRE);
 	img[VIRTIO_PCI_COMMON_CFGGEN] = __atomic_load_n(&d->config_gen, __ATOMIC_ACQUIRE);
-	putle(img + VIRTIO_PCI_COMMON_Q_SELECT, d->queue_sel, 2);
+	le_put(img + VIRTIO_PCI_COMMON_Q_SELECT, d->queue_sel, 2);
 	if (d->queue_sel >= d->nq)
 		return; /* queue_size 0: no such queue */
 	struct vpci_queue *q = &d->q[d->queue_sel];
 	vq_lock(&q->vq);
-	putle(img + VIRTIO_PCI_COMMON_Q_SIZE, q->vq.size, 2);
-	putle(img + VIRTIO_PCI_COMMON_Q_MSIX, q->msix_vector, 2);
-	putle(img + VIRTIO_PCI_COMMON_Q_ENABLE, q->enabled, 2);
-	putle(img + VIRTIO_PCI_COMMON_Q_NOFF, d->queue_sel, 2);
-	putle(img + VIRTIO_PCI_COMMON_Q_DESCLO, q->vq.desc_gpa, 8);
-	putle(img + VIRTIO_PCI_COMMON_Q_AVAILLO, q->vq.avail_gpa, 8);
-	putle(img + VIRTIO_PCI_COMMON_Q_USEDLO, q->vq.used_gpa, 8);
+	le_put(img + VIRTIO_PCI_COMMON_Q_SIZE, q->vq.size, 2);
+	le_put(img + VIRTIO_PCI_COMMON_Q_MSIX, q->msix_vector, 2);
+	le_put(img + VIRTIO_PCI_COMMON_Q_ENABLE, q->enabled, 2);
+	le_put(img + VIRTIO_PCI_COMMON_Q_NOFF, d->queue_sel, 2);
+	le_put(img + VIRTIO_PCI_COMMON_Q_DESCLO, q->vq.desc_gpa, 8);
+	le_put(img + VIRTIO_PCI_COMMON_Q_AVAILLO, q->vq.avail_gpa, 8);
+	le_put(img + VIRTIO_PCI_COMMON_Q_USEDLO, q->vq.used_gpa, 8);
 	vq_unlock(&q->vq);
 }
 
@@ -205,7 +191,7 @@ static void common_write(struct virtio_dev *d, unsigned off, const uint8_t *data
 		unsigned fo = fields[i].off, fl = fields[i].len;
 		if (off >= fo + fl || fo >= off + size)
 			continue;
-		uint64_t v = getle(img + fo, fl);
+		uint64_t v = le_get(img + fo, fl);
 		uint8_t st = __atomic_load_n(&d->status, __ATOMIC_ACQUIRE);
 		struct vpci_queue *q = d->queue_sel < d->nq ? &d->q[d->queue_sel] : NULL;
 		switch (fo) {
@@ -311,8 +297,8 @@ static bool pcicfg_window(struct virtio_dev *d, unsigned off, unsigned size, uin
 	if (!c || off < c + 16 || off + size > c + 20)
 		return false;
 	const uint8_t *cfg = pci_dev_config(d->pci);
-	*boff = (uint32_t)getle(cfg + c + 8, 4);
-	*len = (uint32_t)getle(cfg + c + 12, 4);
+	*boff = (uint32_t)le_get(cfg + c + 8, 4);
+	*len = (uint32_t)le_get(cfg + c + 12, 4);
 	return cfg[c + 4] == 0 && (*len == 1 || *len == 2 || *len == 4) && !(*boff & (*len - 1));
 }
 
@@ -324,7 +310,7 @@ static bool cfg_read(void *opaque, unsigned off, unsigned size, uint32_t *val)
 		return false;
 	uint8_t buf[4] = { 0 };
 	virtio_pci_bar_access(d, boff, buf, len, false);
-	*val = (uint32_t)getle(buf + (off - d->pcicfg_cap - 16), size);
+	*val = (uint32_t)le_get(buf + (off - d->pcicfg_cap - 16), size);
 	return true;
 }
 
@@ -355,10 +341,10 @@ static int add_vcap(struct virtio_dev *d, uint8_t type, uint32_t off, uint32_t l
 	body[0] = (uint8_t)(16 + extra); /* cap_len */
 	body[1] = type;
 	body[2] = 0;                     /* BAR 0 */
-	putle(body + 6, off, 4);
-	putle(body + 10, len, 4);
+	le_put(body + 6, off, 4);
+	le_put(body + 10, len, 4);
 	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
-		putle(body + 14, VIRTIO_PCI_NOTIFY_MULT, 4);
+		le_put(body + 14, VIRTIO_PCI_NOTIFY_MULT, 4);
 	if (extra_wmask)
 		memcpy(wm, extra_wmask, sizeof(wm));
 	return pci_dev_add_cap(d->pci, PCI_CAP_ID_VNDR, body, 14 + extra, extra_wmask ? wm : NULL);
