@@ -62,6 +62,10 @@
 
 struct virtio_blk;
 
+#define VIRTIO_BLK_MAX_QUEUES     32
+#define VIRTIO_BLK_DEFAULT_QUEUES 4
+#define VIRTIO_BLK_ALL_QUEUES     (~0u) /* virtio_blk_get_stats: the sum over the queues */
+
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK = 0, VIRTIO_BLK_CACHE_UNSAFE };
 
 struct virtio_blk_conf {
@@ -71,6 +75,9 @@ struct virtio_blk_conf {
 	const char *serial;            /* GET_ID answer (<= 20 bytes; NULL: empty) */
 	const char *name;              /* "virtio-blk0"; NULL: "virtio-blk" */
 	uint16_t queue_size;           /* 0: 256 */
+	uint16_t num_queues;           /* request queues (VIRTIO_BLK_F_MQ), 1..VIRTIO_BLK_MAX_QUEUES;
+					* 0: VIRTIO_BLK_DEFAULT_QUEUES. Give the guest's vCPU count:
+					* a driver uses min(its CPUs, this) queues, one per CPU. */
 	enum virtio_run run;           /* VIRTIO_RUN_WORKER (0) unless testing */
 	struct evloop *loop;           /* for VIRTIO_RUN_EVLOOP */
 	const struct gmem *mem;
@@ -91,7 +98,8 @@ int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int s
 void virtio_blk_free(struct virtio_blk *b); /* NULL ok */
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
 unsigned virtio_blk_num_queues(const struct virtio_blk *b);
-/* Snapshot of queue q's counters (any thread). 0 or -EINVAL. */
+/* Snapshot of queue q's counters, or with VIRTIO_BLK_ALL_QUEUES their sum
+ * (any thread). 0 or -EINVAL. */
 int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_stats *out);
 uint64_t virtio_blk_capacity(const struct virtio_blk *b); /* sectors */
 

@@ -40,7 +40,9 @@ static int count_sync(void *opaque, int fd)
 	return fdatasync(fd) ? -errno : 0;
 }
 
-static int make(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_run run, bool ioev)
+/* nq: request queues offered (0: the default); bring-up enables up to 2 of them. */
+static int make_nq(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_run run,
+		   bool ioev, uint16_t nq)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "/tmp/nv-blk-XXXXXX");
@@ -49,13 +51,19 @@ static int make(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_
 		return -1;
 	struct virtio_blk_conf c = { .path = f->path, .readonly = ro, .cache = cache,
 				     .serial = "NV-SERIAL-0001", .name = "vda", .queue_size = QS,
-				     .run = run, .mem = &f->d.mem };
+				     .run = run, .mem = &f->d.mem, .num_queues = nq };
 	int r = virtio_blk_new(f->d.host, &c, SLOT, &f->b);
 	if (r < 0)
 		return r;
 	virtio_blk_set_sync_hook(f->b, count_sync, f);
-	f->features = vd_bringup(&f->d, SLOT, WANT, 1, QS, false);
+	f->features = vd_bringup(&f->d, SLOT, WANT | VIRTIO_BIT(VIRTIO_BLK_F_MQ), nq > 1 ? 2 : 1, QS,
+				 false);
 	return 0;
+}
+
+static int make(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_run run, bool ioev)
+{
+	return make_nq(f, ro, cache, run, ioev, 0);
 }
 
 static void destroy(struct fx *f)
@@ -184,7 +192,7 @@ static void test_rw_flush_id(void **state)
 	/* Counters. */
 	struct virtio_blk_stats st;
 	assert_int_equal(virtio_blk_get_stats(f.b, 0, &st), 0);
-	assert_int_equal(virtio_blk_get_stats(f.b, 1, &st), -EINVAL);
+	assert_int_equal(virtio_blk_get_stats(f.b, virtio_blk_num_queues(f.b), &st), -EINVAL);
 	virtio_blk_get_stats(f.b, 0, &st);
 	assert_int_equal(st.write_ops, 3);
 	assert_int_equal(st.read_ops, 3);
@@ -351,6 +359,88 @@ static void test_worker_thread(void **state)
 	destroy(&f);
 }
 
+/* Waits for the next used element of queue q (worker mode). */
+static bool wait_used(struct vd *d, unsigned q)
+{
+	uint32_t id, ul;
+	for (int i = 0; i < 5000; i++) {
+		if (vd_used(d, q, &id, &ul))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void test_multiqueue(void **state)
+{
+	struct fx f;
+	/* The default offers VIRTIO_BLK_DEFAULT_QUEUES; too many is refused. */
+	assert_int_equal(make(&f, false, VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_RUN_INLINE, false), 0);
+	assert_true(f.features & VIRTIO_BIT(VIRTIO_BLK_F_MQ));
+	assert_int_equal(virtio_blk_num_queues(f.b), VIRTIO_BLK_DEFAULT_QUEUES);
+	assert_int_equal(vd_rd(&f.d, VIRTIO_PCI_DEVCFG_OFF + VIRTIO_BLK_CFG_NUM_QUEUES, 2),
+			 VIRTIO_BLK_DEFAULT_QUEUES);
+	destroy(&f);
+	assert_int_equal(make_nq(&f, false, VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_RUN_INLINE, false,
+				 VIRTIO_BLK_MAX_QUEUES + 1), -EINVAL);
+	destroy(&f);
+
+	/* Two queues served by the worker, each kicked through its ioeventfd. */
+	assert_int_equal(make_nq(&f, false, VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_RUN_WORKER, true, 2), 0);
+	struct vd *d = &f.d;
+	assert_int_equal(vd_rd(d, VIRTIO_PCI_DEVCFG_OFF + VIRTIO_BLK_CFG_NUM_QUEUES, 2), 2);
+	uint8_t pat[4096];
+	for (size_t i = 0; i < sizeof(pat); i++)
+		pat[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(pwrite(f.fd, pat, sizeof(pat), 8 * 512), (ssize_t)sizeof(pat));
+	uint64_t buf[2], st[2];
+	for (unsigned q = 0; q < 2; q++) {
+		buf[q] = vd_alloc(d, 4096);
+		st[q] = vd_alloc(d, 1);
+		uint64_t h = vd_alloc(d, 16);
+		vd_put(d, h, q ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT, 4);
+		vd_put(d, h + 8, q ? 8 : 64, 8);
+		d->ram[st[q]] = 0xee;
+		memset(d->ram + buf[q], q ? 0 : 0x33, 4096);
+		struct vd_seg s[3] = { { h, 16, false }, { buf[q], 4096, q == 1 }, { st[q], 1, true } };
+		vd_add(d, q, s, 3);
+	}
+	uint64_t one = 1;
+	for (unsigned q = 0; q < 2; q++) {
+		assert_true(d->ioev[q].on);
+		assert_int_equal(write(d->ioev[q].fd, &one, 8), 8);
+	}
+	for (unsigned q = 0; q < 2; q++) {
+		assert_true(wait_used(d, q));
+		assert_int_equal(d->ram[st[q]], VIRTIO_BLK_S_OK);
+	}
+	assert_memory_equal(d->ram + buf[1], pat, sizeof(pat));
+	uint8_t back[4096];
+	assert_int_equal(pread(f.fd, back, sizeof(back), 64 * 512), (ssize_t)sizeof(back));
+	assert_memory_equal(back, d->ram + buf[0], sizeof(back));
+	/* Counters per queue and summed. */
+	struct virtio_blk_stats s0, s1, all;
+	assert_int_equal(virtio_blk_get_stats(f.b, 0, &s0), 0);
+	assert_int_equal(virtio_blk_get_stats(f.b, 1, &s1), 0);
+	assert_int_equal(virtio_blk_get_stats(f.b, VIRTIO_BLK_ALL_QUEUES, &all), 0);
+	assert_int_equal(virtio_blk_get_stats(f.b, 2, &s1), -EINVAL);
+	virtio_blk_get_stats(f.b, 1, &s1);
+	assert_int_equal(s0.write_ops, 1);
+	assert_int_equal(s0.read_ops, 0);
+	assert_int_equal(s1.read_ops, 1);
+	assert_int_equal(s1.bytes_read, 4096);
+	assert_int_equal(all.requests, 2);
+	assert_int_equal(all.bytes_read + all.bytes_written, 8192);
+	/* A hostile ring on queue 1 needs a reset; nothing crashes. */
+	d->q[1].avail_idx = (uint16_t)(d->q[1].avail_idx + 1000);
+	vd_put16_release(d, d->q[1].avail + 2, d->q[1].avail_idx);
+	assert_int_equal(write(d->ioev[1].fd, &one, 8), 8);
+	for (int i = 0; i < 5000 && !(vd_status(d) & VIRTIO_STATUS_DEVICE_NEEDS_RESET); i++)
+		usleep(1000);
+	assert_true(vd_status(d) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	destroy(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_worker_thread),
+		cmocka_unit_test(test_multiqueue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

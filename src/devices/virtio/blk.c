@@ -27,6 +27,13 @@
 #define BLK_MAX_DISCARD_SEG 32u
 #define BLK_DISCARD_ALIGN 8u      /* 4 KiB, in sectors */
 
+/* Per request queue; used under the queue's lock (stats read with atomics). */
+struct blk_queue {
+	struct vq_chain chain;
+	struct iovec *iov;
+	struct virtio_blk_stats stats;
+};
+
 struct virtio_blk {
 	struct virtio_dev *dev;
 	int fd;
@@ -35,10 +42,8 @@ struct virtio_blk {
 	uint64_t capacity;            /* sectors */
 	uint8_t serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t cfg[VIRTIO_BLK_CFG_SIZE]; /* immutable after creation */
-	/* Per queue; the chain and iov scratch are used under the queue lock. */
-	struct vq_chain chain;
-	struct iovec *iov;
-	struct virtio_blk_stats stats; /* updated with atomics (one queue) */
+	unsigned nq;
+	struct blk_queue *q;          /* nq of them */
 	/* Test hook; set before the driver runs. */
 	int (*sync_hook)(void *opaque, int fd);
 	void *sync_opaque;
@@ -177,9 +182,9 @@ static uint8_t discard_wz(struct virtio_blk *b, const struct vq_chain *c, bool w
 }
 
 /* Serves one chain; returns the bytes written into its writable part. */
-static uint32_t handle(struct virtio_blk *b, const struct vq_chain *c)
+static uint32_t handle(struct virtio_blk *b, struct blk_queue *bq, const struct vq_chain *c)
 {
-	struct virtio_blk_stats *st = &b->stats;
+	struct virtio_blk_stats *st = &bq->stats;
 	if (c->read_len < 16 || c->write_len < 1) {
 		stat_add(&st->errors, 1);
 		stat_add(&st->requests, 1);
@@ -202,8 +207,8 @@ static uint32_t handle(struct virtio_blk *b, const struct vq_chain *c)
 			s = VIRTIO_BLK_S_IOERR;
 			break;
 		}
-		n = iov_slice(c->iov + c->nread, c->nwrite, 0, in_len, b->iov);
-		r = rw_full(b->fd, b->iov, n, sector * SECTOR, false);
+		n = iov_slice(c->iov + c->nread, c->nwrite, 0, in_len, bq->iov);
+		r = rw_full(b->fd, bq->iov, n, sector * SECTOR, false);
 		if (r < 0) {
 			s = VIRTIO_BLK_S_IOERR;
 			break;
@@ -217,8 +222,8 @@ static uint32_t handle(struct virtio_blk *b, const struct vq_chain *c)
 			s = VIRTIO_BLK_S_IOERR;
 			break;
 		}
-		n = iov_slice(c->iov, c->nread, 16, out_len, b->iov);
-		r = rw_full(b->fd, b->iov, n, sector * SECTOR, true);
+		n = iov_slice(c->iov, c->nread, 16, out_len, bq->iov);
+		r = rw_full(b->fd, bq->iov, n, sector * SECTOR, true);
 		if (r < 0) {
 			s = VIRTIO_BLK_S_IOERR;
 			break;
@@ -269,10 +274,10 @@ static void blk_queue_notify(void *opaque, unsigned q)
 {
 	struct virtio_blk *b = opaque;
 	struct virtqueue *vq = virtio_queue(b->dev, q);
+	struct blk_queue *bq = &b->q[q];
 	unsigned batch = 0;
-	int r;
-	while ((r = vq_pop(vq, &b->chain)) > 0) {
-		vq_push(vq, &b->chain, handle(b, &b->chain));
+	while (vq_pop(vq, &bq->chain) > 0) {
+		vq_push(vq, &bq->chain, handle(b, bq, &bq->chain));
 		if (++batch % 32 == 0)
 			vq_signal(vq); /* don't hold back completions during a long burst */
 	}
@@ -339,17 +344,29 @@ int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int s
 	b->capacity = bytes / SECTOR;
 	if (c->serial)
 		memcpy(b->serial, c->serial, strlen(c->serial));
-	if ((r = vq_chain_init(&b->chain, qs)) < 0)
+	b->nq = c->num_queues ? c->num_queues : VIRTIO_BLK_DEFAULT_QUEUES;
+	if (b->nq > VIRTIO_BLK_MAX_QUEUES) {
+		r = -EINVAL;
 		goto fail;
-	b->iov = calloc(qs, sizeof(*b->iov));
-	if (!b->iov) {
+	}
+	b->q = calloc(b->nq, sizeof(*b->q));
+	if (!b->q) {
 		r = -ENOMEM;
 		goto fail;
+	}
+	for (unsigned i = 0; i < b->nq; i++) {
+		if ((r = vq_chain_init(&b->q[i].chain, qs)) < 0)
+			goto fail;
+		b->q[i].iov = calloc(qs, sizeof(*b->q[i].iov));
+		if (!b->q[i].iov) {
+			r = -ENOMEM;
+			goto fail;
+		}
 	}
 	putle(b->cfg + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
 	putle(b->cfg + VIRTIO_BLK_CFG_SEG_MAX, qs - 2u, 4);
 	putle(b->cfg + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_NUM_QUEUES, 1, 2);
+	putle(b->cfg + VIRTIO_BLK_CFG_NUM_QUEUES, b->nq, 2);
 	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
 	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
 	putle(b->cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN, 4);
@@ -357,12 +374,12 @@ int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int s
 	putle(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG, 4);
 	b->cfg[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 	uint64_t feat = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
-			VIRTIO_BIT(VIRTIO_BLK_F_FLUSH);
+			VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_MQ);
 	feat |= b->ro ? VIRTIO_BIT(VIRTIO_BLK_F_RO)
 		      : VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	struct virtio_dev_params p = {
 		.name = c->name ? c->name : "virtio-blk", .device_id = VIRTIO_ID_BLOCK,
-		.class_code = 0x010000, .features = feat, .num_queues = 1, .queue_size = qs,
+		.class_code = 0x010000, .features = feat, .num_queues = b->nq, .queue_size = qs,
 		.config_size = VIRTIO_BLK_CFG_SIZE, .run = c->run, .loop = c->loop, .mem = c->mem,
 		.ops = &blk_ops, .opaque = b,
 	};
@@ -380,24 +397,33 @@ void virtio_blk_free(struct virtio_blk *b)
 	if (!b)
 		return;
 	virtio_pci_free(b->dev); /* stops the worker first */
-	vq_chain_free(&b->chain);
-	free(b->iov);
+	for (unsigned i = 0; b->q && i < b->nq; i++) {
+		vq_chain_free(&b->q[i].chain);
+		free(b->q[i].iov);
+	}
+	free(b->q);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
 }
 
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b) { return b->dev; }
-unsigned virtio_blk_num_queues(const struct virtio_blk *b) { return 1; }
+unsigned virtio_blk_num_queues(const struct virtio_blk *b) { return b->nq; }
 uint64_t virtio_blk_capacity(const struct virtio_blk *b) { return b->capacity; }
 
 int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_stats *out)
 {
-	if (q != 0)
+	if (q >= b->nq && q != VIRTIO_BLK_ALL_QUEUES)
 		return -EINVAL;
-	uint64_t *dst = (uint64_t *)(void *)out, *src = (uint64_t *)(void *)&b->stats;
-	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+	memset(out, 0, sizeof(*out));
+	uint64_t *dst = (uint64_t *)(void *)out;
+	for (unsigned i = 0; i < b->nq; i++) {
+		if (q != VIRTIO_BLK_ALL_QUEUES && i != q)
+			continue;
+		uint64_t *src = (uint64_t *)(void *)&b->q[i].stats;
+		for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
+			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+	}
 	return 0;
 }
 
