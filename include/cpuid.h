@@ -41,4 +41,13 @@ void cpuid_set_topology(struct cpuid_table *t, unsigned apic_id, unsigned ncpus)
 /* Hides VMX (1:ECX[5]) and SVM (0x8000_0001:ECX[2], leaf 0x8000_000A). */
 void cpuid_hide_virt(struct cpuid_table *t);
 
+/*
+ * What KVM emulates but leaves to the VMM to announce: the TSC-deadline
+ * timer (CPUID.1:ECX[24], when KVM_CAP_TSC_DEADLINE_TIMER; one MSR write
+ * per timer instead of the APIC's divide/count registers), and the
+ * processor brand string (leaves 0x8000_0002..4, from brand[48] when KVM's
+ * entries are empty; brand NULL leaves them).
+ */
+void cpuid_add_emulated(struct cpuid_table *t, bool tsc_deadline, const char *brand);
+
 #endif

@@ -25,7 +25,9 @@ int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, u
 
 /*
  * Loads the PT_LOAD segments of the ELF at fd into m at their physical
- * addresses. *entry = the ELF entry (physical); *end = the highest loaded
+ * addresses. m's RAM must still be zero (freshly mapped): the file's holes
+ * (vmlinux_open leaves whole zero pages as holes) and the part of a segment
+ * beyond its file size are not written. *entry = the ELF entry (physical); *end = the highest loaded
  * address. -ENOEXEC for a bad ELF, -ENOSPC when a segment is outside RAM.
  */
 int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end);

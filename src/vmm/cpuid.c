@@ -112,3 +112,24 @@ void cpuid_hide_virt(struct cpuid_table *t)
 	if ((e = cpuid_find(t, 0x8000000a, 0)))
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 }
+
+void cpuid_add_emulated(struct cpuid_table *t, bool tsc_deadline, const char *brand)
+{
+	struct cpuid_entry *e;
+	if (tsc_deadline && (e = cpuid_find(t, 1, 0)))
+		e->ecx |= 1u << 24;
+	if (!brand || !*brand)
+		return;
+	for (uint32_t i = 0; i < 3; i++) {
+		e = cpuid_find(t, 0x80000002 + i, 0);
+		if (!e || e->eax || e->ebx || e->ecx || e->edx)
+			return; /* KVM's own brand (or no such leaf) wins */
+	}
+	for (uint32_t i = 0; i < 3; i++) {
+		e = cpuid_find(t, 0x80000002 + i, 0);
+		memcpy(&e->eax, brand + 16 * i, 4);
+		memcpy(&e->ebx, brand + 16 * i + 4, 4);
+		memcpy(&e->ecx, brand + 16 * i + 8, 4);
+		memcpy(&e->edx, brand + 16 * i + 12, 4);
+	}
+}

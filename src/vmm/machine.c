@@ -113,8 +113,17 @@ static int register_devices(struct vm *vm)
 	return r;
 }
 
+/* -v: how long each step of building the machine took (boot-time work). */
+static void step_done(const char *what, uint64_t *t)
+{
+	uint64_t now = now_ns();
+	nv_debug("boot: %-22s %6.1f ms", what, (double)(now - *t) / 1e6);
+	*t = now;
+}
+
 int machine_build(struct vm *vm, char **err)
 {
+	uint64_t t = now_ns();
 	int r;
 	if ((r = kvm_create_vm(&vm->kvm, err)) < 0)
 		return r;
@@ -132,6 +141,7 @@ int machine_build(struct vm *vm, char **err)
 			*err = NULL;
 		return r;
 	}
+	step_done("VM and guest RAM", &t);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	if ((r = register_devices(vm)) < 0) {
@@ -142,6 +152,7 @@ int machine_build(struct vm *vm, char **err)
 	irq_init(&vm->irq, &vm->kvm);
 	if ((r = devices_create(vm, err)) < 0)
 		return r;
+	step_done("devices", &t);
 	struct boot_firmware fw = {
 		.ncpus = vm->ncpus,
 		.acpi = vm->cfg->acpi,
@@ -153,6 +164,7 @@ int machine_build(struct vm *vm, char **err)
 	};
 	if ((r = boot_image_load(&vm->img, &vm->mem, &fw, err)) < 0)
 		return r;
+	step_done("kernel, initrd, tables", &t);
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
@@ -163,6 +175,7 @@ int machine_build(struct vm *vm, char **err)
 			return r;
 	if ((r = vcpu_setup_boot(&vm->vcpus[0], vm->img.entry, err)) < 0)
 		return r;
+	step_done("vCPUs", &t);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,6 +158,12 @@ static void stop_machine(struct vm *vm)
 	machine_destroy(vm);
 }
 
+/* The host's CPUID leaf (subleaf 0): eax, ebx, ecx, edx. */
+static void host_cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
 static int load_cpuid(struct vm *vm, char **err)
 {
 	struct kvm_cpuid2 *c;
@@ -179,6 +186,16 @@ static int load_cpuid(struct vm *vm, char **err)
 	memcpy(vm->cpuid->e, c->entries, c->nent * sizeof(struct cpuid_entry));
 	vm->cpuid->n = c->nent;
 	free(c);
+	char brand[49] = "";
+	uint32_t r4[4];
+	host_cpuid(0x80000000, r4);
+	if (r4[0] >= 0x80000004)
+		for (unsigned i = 0; i < 3; i++) {
+			host_cpuid(0x80000002 + i, r4);
+			memcpy(brand + 16 * i, r4, 16);
+		}
+	cpuid_add_emulated(vm->cpuid, ioctl(vm->kvm.fd, KVM_CHECK_EXTENSION,
+		KVM_CAP_TSC_DEADLINE_TIMER) > 0, brand);
 	return 0;
 }
 

@@ -51,6 +51,42 @@ static int mkdirs(char *path)
 	return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/*
+ * Writes buf at the file offset, leaving holes for whole zero pages: about
+ * half of a distribution kernel's loaded image is zeros (.bss, .brk and the
+ * init scratch area are in its file image), and elf_load skips holes, so the
+ * VMM neither copies nor faults in what fresh guest RAM already holds.
+ * Returns 0 or -errno.
+ */
+static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	static const uint8_t zero[4096];
+	size_t i = 0;
+	while (i < len) {
+		size_t n = len - i < sizeof(zero) ? len - i : sizeof(zero);
+		size_t j = i;
+		bool zeros = !memcmp(buf + i, zero, n);
+		while (j < len) {
+			size_t m = len - j < sizeof(zero) ? len - j : sizeof(zero);
+			if (!memcmp(buf + j, zero, m) != zeros)
+				break;
+			j += m;
+		}
+		if (!zeros) {
+			for (size_t k = i; k < j;) {
+				ssize_t w = pwrite(fd, buf + k, j - k, (off_t)(off + k));
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					return w < 0 ? -errno : -EIO;
+				k += (size_t)w;
+			}
+		}
+		i = j;
+	}
+	return 0;
+}
+
 /* Decompresses the xz payload (in[0..len)) into out_fd; the last 4 bytes of
  * the payload are the kernel build's appended size, which must match. */
 static int unxz(const uint8_t *in, size_t len, int out_fd)
@@ -74,7 +110,7 @@ static int unxz(const uint8_t *in, size_t len, int out_fd)
 		s.avail_out = chunk;
 		lzma_ret lr = lzma_code(&s, LZMA_FINISH);
 		size_t got = chunk - s.avail_out;
-		if (got && (r = write_full(out_fd, out, got)) < 0)
+		if (got && (r = write_sparse(out_fd, out, got, total)) < 0)
 			break;
 		total += got;
 		if (lr == LZMA_STREAM_END)
@@ -86,6 +122,8 @@ static int unxz(const uint8_t *in, size_t len, int out_fd)
 	free(out);
 	if (!r && total != want)
 		r = -EINVAL;
+	if (!r && ftruncate(out_fd, (off_t)total) < 0) /* a trailing hole */
+		r = -errno;
 	return r;
 }
 
@@ -146,7 +184,7 @@ int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, u
 		cache_key(bz_fd, &st, key, sizeof(key)) == 0;
 	if (cached) {
 		strcat(dir, "/vmlinux");
-		snprintf(path, sizeof(path), "%s/%s.elf", dir, key);
+		snprintf(path, sizeof(path), "%s/%s.sparse.elf", dir, key);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			return fd;
@@ -178,6 +216,30 @@ int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, u
 	return fd;
 }
 
+/*
+ * Copies file[off, off + len) to dst, skipping the file's holes: dst is
+ * fresh (zero) guest RAM. Where the file system has no SEEK_DATA the whole
+ * range is data. 0 or -errno (-EIO: the file is shorter).
+ */
+static int load_data(int fd, uint8_t *dst, uint64_t len, uint64_t off)
+{
+	uint64_t pos = off, end = off + len;
+	while (pos < end) {
+		off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (d < 0)
+			return errno == ENXIO ? 0 : pread_full(fd, dst + (pos - off), end - pos, (off_t)pos);
+		if ((uint64_t)d >= end)
+			return 0;
+		off_t h = lseek(fd, d, SEEK_HOLE);
+		uint64_t stop = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
+		int r = pread_full(fd, dst + ((uint64_t)d - off), stop - (uint64_t)d, d);
+		if (r < 0)
+			return r;
+		pos = stop;
+	}
+	return 0;
+}
+
 int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end)
 {
 	Elf64_Ehdr eh;
@@ -185,6 +247,9 @@ int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end)
 		eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
 		eh.e_phentsize != sizeof(Elf64_Phdr) || !eh.e_phnum || eh.e_phnum > 64)
 		return -ENOEXEC;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
 	*end = 0;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -192,15 +257,15 @@ int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end)
 			return -ENOEXEC;
 		if (ph.p_type != PT_LOAD)
 			continue;
-		if (ph.p_filesz > ph.p_memsz)
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > (uint64_t)st.st_size ||
+			ph.p_filesz > (uint64_t)st.st_size - ph.p_offset)
 			return -ENOEXEC;
 		uint8_t *dst = guest_mem_ptr(m, ph.p_paddr, ph.p_memsz);
 		if (!dst)
 			return -ENOSPC;
-		int r = pread_full(fd, dst, ph.p_filesz, (off_t)ph.p_offset);
+		int r = load_data(fd, dst, ph.p_filesz, ph.p_offset);
 		if (r < 0)
 			return r == -EIO ? -ENOEXEC : r;
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr + ph.p_memsz > *end)
 			*end = ph.p_paddr + ph.p_memsz;
 	}

@@ -56,11 +56,42 @@ static void test_single_cpu_and_hiding(void **state)
 	assert_null(cpuid_find(&tab, 0x7, 0));
 }
 
+static void test_emulated_additions(void **state)
+{
+	struct cpuid_entry t[] = {
+		{ .function = 1, .ecx = 0x76f8320b },
+		{ .function = 0x80000002 }, { .function = 0x80000003 }, { .function = 0x80000004 },
+	};
+	struct cpuid_table tab = { t, 4 };
+	const char brand[49] = "AMD EPYC 7B13 64-Core Processor                ";
+	cpuid_add_emulated(&tab, false, brand);
+	assert_false(t[0].ecx & (1u << 24));
+	char got[49] = "";
+	for (int i = 0; i < 3; i++) {
+		memcpy(got + 16 * i, &t[1 + i].eax, 4);
+		memcpy(got + 16 * i + 4, &t[1 + i].ebx, 4);
+		memcpy(got + 16 * i + 8, &t[1 + i].ecx, 4);
+		memcpy(got + 16 * i + 12, &t[1 + i].edx, 4);
+	}
+	assert_string_equal(got, brand);
+	/* KVM's own brand is kept; the TSC-deadline bit is set when KVM has it. */
+	t[1].eax = 0x20444d41;
+	t[2].eax = 0;
+	cpuid_add_emulated(&tab, true, "Other");
+	assert_int_equal(t[1].eax, 0x20444d41);
+	assert_int_equal(t[2].eax, 0);
+	assert_true(t[0].ecx & (1u << 24));
+	/* No brand leaves: nothing to fill, nothing broken. */
+	struct cpuid_table one = { t, 1 };
+	cpuid_add_emulated(&one, false, brand);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_single_cpu_and_hiding),
+		cmocka_unit_test(test_emulated_additions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
