@@ -48,6 +48,9 @@ static int add_disks(struct vm *vm, char **err)
 			.cache = dc->cache == DISK_CACHE_UNSAFE ? VIRTIO_BLK_CACHE_UNSAFE
 								: VIRTIO_BLK_CACHE_WRITEBACK,
 			.serial = dc->serial,
+			/* One request queue per vCPU: each completes on its own CPU. */
+			.num_queues = (uint16_t)(cfg->cpus < VIRTIO_BLK_MAX_QUEUES ? cfg->cpus
+										 : VIRTIO_BLK_MAX_QUEUES),
 			.name = name,
 			.run = VIRTIO_RUN_WORKER,
 			.loop = vm->loop,

@@ -57,22 +57,31 @@ static struct json_object *blk_json(struct vm *vm, size_t i)
 	json_object_object_add(o, "readonly", json_object_new_boolean(dc->readonly));
 	json_object_object_add(o, "cache",
 		json_object_new_string(dc->cache == DISK_CACHE_UNSAFE ? "unsafe" : "writeback"));
-	struct virtio_blk_stats st;
-	if (vm->blk[i] && virtio_blk_get_stats(vm->blk[i], 0, &st) == 0) {
-		struct json_object *q = json_object_new_object();
-		add_u64(q, "requests", st.requests);
-		add_u64(q, "read_ops", st.read_ops);
-		add_u64(q, "write_ops", st.write_ops);
-		add_u64(q, "flush_ops", st.flush_ops);
-		add_u64(q, "discard_ops", st.discard_ops);
-		add_u64(q, "write_zeroes_ops", st.write_zeroes_ops);
-		add_u64(q, "bytes_read", st.bytes_read);
-		add_u64(q, "bytes_written", st.bytes_written);
-		add_u64(q, "errors", st.errors);
-		struct json_object *qs = json_object_new_array();
-		json_object_array_add(qs, q);
-		json_object_object_add(o, "queues", qs);
+	if (!vm->blk[i])
+		return o;
+	unsigned nq = virtio_blk_num_queues(vm->blk[i]);
+	struct json_object *qs = json_object_new_array();
+	for (unsigned q = 0; q <= nq; q++) {
+		/* One object per request queue, then the sum over them ("total"). */
+		struct virtio_blk_stats st;
+		if (virtio_blk_get_stats(vm->blk[i], q < nq ? q : VIRTIO_BLK_ALL_QUEUES, &st) < 0)
+			continue;
+		struct json_object *qo = json_object_new_object();
+		add_u64(qo, "requests", st.requests);
+		add_u64(qo, "read_ops", st.read_ops);
+		add_u64(qo, "write_ops", st.write_ops);
+		add_u64(qo, "flush_ops", st.flush_ops);
+		add_u64(qo, "discard_ops", st.discard_ops);
+		add_u64(qo, "write_zeroes_ops", st.write_zeroes_ops);
+		add_u64(qo, "bytes_read", st.bytes_read);
+		add_u64(qo, "bytes_written", st.bytes_written);
+		add_u64(qo, "errors", st.errors);
+		if (q < nq)
+			json_object_array_add(qs, qo);
+		else
+			json_object_object_add(o, "total", qo);
 	}
+	json_object_object_add(o, "queues", qs);
 	return o;
 }
 

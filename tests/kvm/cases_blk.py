@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from vmtest import Fail
+from vmtest import Fail, api
 
 MODULES = ["virtio_pci", "virtio_blk", "virtio-rng"]
 
@@ -31,14 +31,19 @@ def t_blk_acpi_and_mptable(suite):
         ro = _image(suite, "ro-%s.img" % mode.replace("=", ""), 16)
         with open(ro, "r+b") as f:
             f.write(b"READ-ONLY-DISK\n")
+        sock = os.path.join(suite.scratch, "blk-%s.sock" % mode.replace("=", ""))
         v = suite.vm("blk-" + mode.replace("=", ""), "--cpus", "2", "--memory", "512M",
-                     "--disk", rw, "--disk", ro + ",ro", "--rng", initrd=initrd,
-                     cmdline="console=ttyS0 quiet panic=-1" + cmdline)
+                     "--disk", rw, "--disk", ro + ",ro", "--rng", "--api-socket", sock,
+                     initrd=initrd, cmdline="console=ttyS0 quiet panic=-1" + cmdline)
         try:
             v.expect(r"~ # ", 120)
             parts = v.run("cat /proc/partitions")
             if not re.search(r"\bvda\b", parts) or not re.search(r"\bvdb\b", parts):
                 raise Fail("%s: guest did not find vda and vdb:\n%s" % (mode, parts))
+            # One request queue per vCPU (VIRTIO_BLK_F_MQ).
+            mq = v.run("ls /sys/block/vda/mq | wc -l")
+            if not re.search(r"^\s*2\s*$", mq, re.M):
+                raise Fail("%s: vda has not 2 request queues (one per vCPU): %r" % (mode, mq))
             # 1 MiB at offset 1 MiB, written and synced by the guest.
             out = v.run("yes %s | tr -d '\\n' | head -c 1048576 > /tmp/p; "
                         "dd if=/tmp/p of=/dev/vda bs=65536 seek=16 conv=fsync 2>&1 | tail -1; "
@@ -52,6 +57,13 @@ def t_blk_acpi_and_mptable(suite):
             if got != want:
                 raise Fail("%s: image bytes differ from what the guest wrote (first 32: %r)" %
                            (mode, got[:32]))
+            # The control socket counts them: per queue, and the total.
+            blk = [d for d in api(sock, "status")["return"]["devices"]
+                   if d.get("type") == "virtio-blk"][0]
+            total = blk.get("total", {})
+            if len(blk.get("queues", [])) != 2 or total.get("bytes_written", 0) < (1 << 20) or \
+                    sum(q["bytes_written"] for q in blk["queues"]) != total["bytes_written"]:
+                raise Fail("%s: status counters do not show the 1 MiB write: %r" % (mode, blk))
             # The read-only disk refuses writes, in the guest and on the host.
             out = v.run("head -c 15 /dev/vdb; echo; echo x | dd of=/dev/vdb conv=fsync 2>&1; "
                         "echo rc=$?", 60)
