@@ -17,6 +17,15 @@
  * TX (guest -> backend): every chain is written to the backend with one
  * sendv straight from guest memory; a frame whose source MAC is not the
  * NIC's own is dropped and counted unless mac_spoofing (mac_policy.h).
+ * The ring is drained with notifications suppressed and one interrupt per
+ * drain. With a loop (EVLOOP) the device then polls the transmit ring for a
+ * short window with the driver's notifications off (EVENT_IDX avail_event
+ * one behind), taking waiting receive frames meanwhile if the receive queue
+ * is free: a guest whose next frame follows our completion interrupt (TCP
+ * small queues) sends it without a notify exit. The window adapts like
+ * KVM's halt-polling (0..200 us: a kick that a longer window would have
+ * caught doubles it, a later one halves it), so an idle guest costs nothing;
+ * notifications are always on again when the window ends empty.
  * RX (backend -> guest): frames are read into a bounce buffer, filtered
  * (destination the NIC's MAC, broadcast or multicast, unless mac_spoofing),
  * then copied into the guest's buffers (several with MRG_RXBUF, published

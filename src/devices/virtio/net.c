@@ -18,6 +18,12 @@
 #define NET_RX_BUF     (VIRTIO_NET_HDR_LEN + 65536 + 4096) /* a 64 KiB GSO frame + headers */
 #define NET_RX_BUDGET  256   /* frames per handler run, then the loop moves on */
 #define NET_MAX_IOV    1024  /* UIO_MAXIOV */
+/* Transmit polling (evloop mode): after a burst the transmit ring is watched
+ * for up to poll_ns with the driver's notifications off; the window adapts
+ * between 0 and NET_POLL_MAX_NS like KVM's halt-polling. */
+#define NET_POLL_MAX_NS   200000u
+#define NET_POLL_START_NS 10000u
+#define NET_POLL_CHECK    32    /* spins between clock / receive checks */
 
 enum { ST_RX = VIRTIO_NET_RXQ, ST_TX = VIRTIO_NET_TXQ, ST_N };
 
@@ -56,6 +62,9 @@ struct virtio_net {
 	struct net_rx rx;
 	/* Transmit side: the transmit queue's lock. */
 	struct vq_chain tx_chain;
+	uint64_t poll_max_ns;   /* 0: no polling (INLINE mode); immutable */
+	uint64_t poll_ns;       /* current window */
+	uint64_t poll_end;      /* now_ns() when the last window ran out empty; 0: none */
 };
 
 #define COUNT(n, q, f, v) __atomic_fetch_add(&(n)->st[(q)].f, (uint64_t)(v), __ATOMIC_RELAXED)
@@ -287,14 +296,13 @@ void virtio_net_rx_poll(struct virtio_net *n)
 
 /* ---- transmit ---- */
 
-/* tx lock held. */
-static void tx_run(struct virtio_net *n, struct virtqueue *vq)
+/* tx lock held. Sends every waiting chain; true if there was one. */
+static bool tx_drain(struct virtio_net *n, struct virtqueue *vq)
 {
 	struct vq_chain *c = &n->tx_chain;
 	bool any = false;
-	int r;
 	vq_suppress_notify(vq, true);
-	while ((r = vq_pop(vq, c)) > 0) {
+	while (vq_pop(vq, c) > 0) {
 		any = true;
 		uint8_t eth[ETH_HDR_LEN];
 		uint64_t flen = c->read_len - (c->read_len < VIRTIO_NET_HDR_LEN ? c->read_len : VIRTIO_NET_HDR_LEN);
@@ -313,6 +321,89 @@ static void tx_run(struct virtio_net *n, struct virtqueue *vq)
 	}
 	if (any)
 		vq_signal(vq);
+	return any;
+}
+
+/*
+ * tx lock held. With EVENT_IDX, avail_event one behind the next entry: the
+ * driver's next buffer does not notify (vq_suppress_notify alone leaves it
+ * where the last empty vq_pop put it, which is exactly the next entry).
+ * Undone by vq_suppress_notify(vq, false) or an empty vq_pop.
+ */
+static void tx_notify_off(struct virtqueue *vq)
+{
+	vq_suppress_notify(vq, true);
+	if (!vq->event_idx || !vq->ready || vq->broken)
+		return;
+	uint8_t le[2];
+	put16(le, (uint16_t)(vq->last_avail - 1));
+	uint16_t v;
+	memcpy(&v, le, 2);
+	__atomic_store_n((uint16_t *)(void *)(vq->used + 4 + 8 * (size_t)vq->size), v, __ATOMIC_RELAXED);
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* tx lock held. Takes waiting receive frames too (the acknowledgements a
+ * transmitted frame provoked), if the receive queue is free right now:
+ * only a trylock, as reset takes the queue locks in the other order. */
+static void tx_poll_rx(struct virtio_net *n)
+{
+	struct virtqueue *rq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
+	if (pthread_mutex_trylock(&rq->lock) != 0)
+		return;
+	if (n->rx.watching)
+		rx_run(n);
+	vq_unlock(rq);
+}
+
+/* tx lock held. Watches the ring for up to poll_ns; true if a chain came. */
+static bool tx_poll(struct virtio_net *n, struct virtqueue *vq)
+{
+	tx_notify_off(vq);
+	uint64_t t0 = now_ns();
+	for (unsigned i = 1;; i++) {
+		if (vq_has_avail(vq)) {
+			n->poll_ns = n->poll_ns * 2 > n->poll_max_ns ? n->poll_max_ns : n->poll_ns * 2;
+			return true;
+		}
+		cpu_relax();
+		if (i % NET_POLL_CHECK == 0) {
+			tx_poll_rx(n);
+			if (now_ns() - t0 >= n->poll_ns)
+				break;
+		}
+	}
+	/* Notifications on again, then a last look (vq_pop does the same). */
+	vq_suppress_notify(vq, false);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vq_has_avail(vq))
+		return true;
+	n->poll_end = now_ns();
+	return false;
+}
+
+/* tx lock held. */
+static void tx_run(struct virtio_net *n, struct virtqueue *vq)
+{
+	if (n->poll_max_ns && n->poll_end) {
+		/* A kick after an empty window: would a longer one have caught it? */
+		uint64_t waited = now_ns() - n->poll_end;
+		n->poll_end = 0;
+		if (waited + n->poll_ns <= n->poll_max_ns)
+			n->poll_ns = n->poll_ns < NET_POLL_START_NS ? NET_POLL_START_NS : n->poll_ns * 2;
+		else
+			n->poll_ns = n->poll_ns / 2 < NET_POLL_START_NS ? 0 : n->poll_ns / 2;
+		if (n->poll_ns > n->poll_max_ns)
+			n->poll_ns = n->poll_max_ns;
+	}
+	while (queue_live(n, vq) && tx_drain(n, vq) && n->poll_ns && tx_poll(n, vq))
+		;
 }
 
 /* ---- device ops ---- */
@@ -430,6 +521,8 @@ int virtio_net_new(struct pci_host *host, const struct virtio_net_conf *c, int s
 	n->link = VIRTIO_NET_S_LINK_UP;
 	n->loop = c->loop;
 	n->be_fd = -1;
+	n->poll_max_ns = c->run == VIRTIO_RUN_EVLOOP ? NET_POLL_MAX_NS : 0;
+	n->poll_ns = n->poll_max_ns < NET_POLL_START_NS ? n->poll_max_ns : NET_POLL_START_NS;
 	n->name = strdup(c->name ? c->name : "virtio-net");
 	n->rx.buf = malloc(NET_RX_BUF);
 	n->rx.heads = calloc(qs, sizeof(*n->rx.heads));
