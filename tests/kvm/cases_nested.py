@@ -65,6 +65,7 @@ def _rule_lines(text):
 
 
 # --- vmlinux cache: the same key as src/vmm/vmlinux.c (cache_key) ---------
+SUFFIX = ".sparse.elf"   # the cache file name's end in src/vmm/vmlinux.c
 
 def _cache_dir():
     e = os.environ.get("NESTVMM_CACHE")
@@ -94,7 +95,7 @@ def _cached_vmlinux(suite):
     earlier direct boot (the suite's first cases, the nested-off case) left it
     there; when this case runs alone, it is decompressed here the same way."""
     key = _cache_key(suite.kernel)
-    path = os.path.join(_cache_dir(), "vmlinux", key + ".elf")
+    path = os.path.join(_cache_dir(), "vmlinux", key + SUFFIX)
     if not os.path.exists(path):
         with open(suite.kernel, "rb") as f:
             bz = f.read()
@@ -105,8 +106,15 @@ def _cached_vmlinux(suite):
         if len(elf) != struct.unpack_from("<I", bz, off + length - 4)[0]:
             raise Fail("fixture: decompressed kernel size mismatch")
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "wb") as f:
-            f.write(elf)
+        with open(path + ".tmp", "wb") as f:   # sparse, as vmm writes it
+            zero = bytes(4096)
+            for i in range(0, len(elf), 4096):
+                page = elf[i:i + 4096]
+                if page == zero[:len(page)]:
+                    f.seek(len(page), os.SEEK_CUR)
+                else:
+                    f.write(page)
+            f.truncate(len(elf))
         os.replace(path + ".tmp", path)
         print("# nested: vmlinux not cached yet, decompressed it into %s" % path, flush=True)
     return key, path
@@ -364,7 +372,7 @@ def t_nested_on_l3(suite):
     t0 = time.monotonic()
     disk = os.path.join(d, "l2-disk.tar")
     with tarfile.open(disk, "w", format=tarfile.USTAR_FORMAT) as t:
-        t.add(elf, "cache/vmlinux/%s.elf" % key)
+        t.add(elf, "cache/vmlinux/%s%s" % (key, SUFFIX))
         t.add(suite.kernel, "bzImage")
         t.add(suite.initrd, "l3.cpio.gz")
     initrd = _l2_initramfs(suite)
@@ -415,9 +423,9 @@ def t_nested_on_l3(suite):
         # L2 memory is an NPT fault handled by an emulated L1).
         out = v.run("mkdir -p /tmp/nv && dd if=/dev/vda bs=1M iflag=direct 2>/dev/null | "
                     "tar -x -C /tmp/nv && echo TAR-OK; ls /tmp/nv/cache/vmlinux; /nv/vmm --version", 300)
-        if "TAR-OK" not in out or key + ".elf" not in out:
+        if "TAR-OK" not in out or key + SUFFIX not in out:
             raise Fail("L2 could not unpack its disk:\n" + out)
-        if not re.search(r"\d+\.\d+", out.split(key + ".elf", 1)[1]):
+        if not re.search(r"\d+\.\d+", out.split(key + SUFFIX, 1)[1]):
             raise Fail("nestvmm does not run in L2:\n" + out)
         print("# L2: disk unpacked (%d MB) in %.1f s" % (os.path.getsize(disk) >> 20,
                                                          time.monotonic() - t1), flush=True)
@@ -451,7 +459,7 @@ def t_nested_on_l3(suite):
                        (m.group(1).decode(), v.out[start:].decode(errors="replace")))
         # L2's vmm entered the kernel from the pre-seeded vmlinux: no new cache entry.
         out = v.run("ls /tmp/nv/cache/vmlinux")
-        if out.split() != [key + ".elf"]:
+        if out.split() != [key + SUFFIX]:
             raise Fail("L2's vmm did not use the pre-seeded vmlinux (cache now %r)" % out.split())
         v.send("poweroff -f\n")
         if v.wait(60) != 0:
