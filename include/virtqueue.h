@@ -134,6 +134,7 @@ struct virtqueue {
 int vq_init(struct virtqueue *vq, unsigned index, uint16_t max_size, const struct gmem *mem);
 void vq_destroy(struct virtqueue *vq); /* NULL ok */
 void vq_lock(struct virtqueue *vq);
+bool vq_trylock(struct virtqueue *vq); /* true: now held */
 void vq_unlock(struct virtqueue *vq);
 
 /* Transport side. vq_start validates the layout (size 1..max_size,
@@ -167,5 +168,10 @@ bool vq_has_avail(struct virtqueue *vq);
 /* Ask the driver not to notify (true) or to notify again (false); for
  * devices that poll (e.g. a net TX burst). vq_pop returning 0 re-enables. */
 void vq_suppress_notify(struct virtqueue *vq, bool suppress);
+/* Stronger than vq_suppress_notify(true) with EVENT_IDX: avail_event one
+ * behind the next entry, so not even the driver's next buffer notifies
+ * (while the device polls the ring). Undone by vq_suppress_notify(false)
+ * or by vq_pop returning 0. */
+void vq_notify_off(struct virtqueue *vq);
 
 #endif

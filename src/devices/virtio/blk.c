@@ -54,20 +54,6 @@ static void stat_add(uint64_t *c, uint64_t v)
 	__atomic_fetch_add(c, v, __ATOMIC_RELAXED);
 }
 
-static void putle(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t getle(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /* dst = the bytes [off, off + len) of the segments src[0..n). Returns the count. */
 static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t off, uint64_t len,
 			  struct iovec *dst)
@@ -156,8 +142,8 @@ static uint8_t discard_wz(struct virtio_blk *b, const struct vq_chain *c, bool w
 	for (uint64_t i = 0; i < n; i++) {
 		uint8_t s[16];
 		vq_chain_read(c, 16 + 16 * i, s, sizeof(s));
-		uint64_t sector = getle(s, 8);
-		uint32_t num = (uint32_t)getle(s + 8, 4), flags = (uint32_t)getle(s + 12, 4);
+		uint64_t sector = le_get(s, 8);
+		uint32_t num = (uint32_t)le_get(s + 8, 4), flags = (uint32_t)le_get(s + 12, 4);
 		if ((wz && (flags & ~VIRTIO_BLK_WZ_UNMAP)) || (!wz && flags))
 			return VIRTIO_BLK_S_UNSUPP;
 		if (num > BLK_MAX_DISCARD_SECTORS || !range_ok(b, sector, (uint64_t)num * SECTOR))
@@ -192,8 +178,8 @@ static uint32_t handle(struct virtio_blk *b, struct blk_queue *bq, const struct 
 	}
 	uint8_t hdr[16];
 	vq_chain_read(c, 0, hdr, sizeof(hdr));
-	uint32_t type = (uint32_t)getle(hdr, 4);
-	uint64_t sector = getle(hdr + 8, 8);
+	uint32_t type = (uint32_t)le_get(hdr, 4);
+	uint64_t sector = le_get(hdr + 8, 8);
 	uint64_t in_len = c->write_len - 1;   /* device-writable data before the status */
 	uint64_t out_len = c->read_len - 16;  /* device-readable data after the header */
 	uint32_t written = 1;
@@ -363,15 +349,15 @@ int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int s
 			goto fail;
 		}
 	}
-	putle(b->cfg + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
-	putle(b->cfg + VIRTIO_BLK_CFG_SEG_MAX, qs - 2u, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_NUM_QUEUES, b->nq, 2);
-	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
-	putle(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_CAPACITY, b->capacity, 8);
+	le_put(b->cfg + VIRTIO_BLK_CFG_SEG_MAX, qs - 2u, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_BLK_SIZE, SECTOR, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_NUM_QUEUES, b->nq, 2);
+	le_put(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, BLK_MAX_DISCARD_SEG, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_DISCARD_ALIGN, BLK_DISCARD_ALIGN, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SECTORS, BLK_MAX_DISCARD_SECTORS, 4);
+	le_put(b->cfg + VIRTIO_BLK_CFG_MAX_WZ_SEG, BLK_MAX_DISCARD_SEG, 4);
 	b->cfg[VIRTIO_BLK_CFG_WZ_MAY_UNMAP] = 1;
 	uint64_t feat = VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
 			VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_MQ);

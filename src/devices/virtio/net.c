@@ -69,12 +69,6 @@ struct virtio_net {
 
 #define COUNT(n, q, f, v) __atomic_fetch_add(&(n)->st[(q)].f, (uint64_t)(v), __ATOMIC_RELAXED)
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 static bool queue_live(struct virtio_net *n, struct virtqueue *vq)
 {
 	uint8_t st = virtio_status(n->dev);
@@ -122,7 +116,7 @@ static int push_together(struct virtqueue *vq, const uint16_t *heads, const uint
 	}
 	vq->used_idx = (uint16_t)(vq->used_idx + cnt);
 	uint8_t le[2];
-	put16(le, vq->used_idx);
+	le_put(le, vq->used_idx, 2);
 	uint16_t v;
 	memcpy(&v, le, 2);
 	__atomic_store_n((uint16_t *)(void *)(vq->used + 2), v, __ATOMIC_RELEASE);
@@ -219,7 +213,7 @@ static int rx_read(struct virtio_net *n)
 		COUNT(n, ST_RX, dropped, 1);
 		return 1;
 	}
-	put16(rx->buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1);
+	le_put(rx->buf + VIRTIO_NET_HDR_NUM_BUFFERS, 1, 2);
 	rx->len = len;
 	rx->off = 0;
 	rx->nused = 0;
@@ -324,24 +318,6 @@ static bool tx_drain(struct virtio_net *n, struct virtqueue *vq)
 	return any;
 }
 
-/*
- * tx lock held. With EVENT_IDX, avail_event one behind the next entry: the
- * driver's next buffer does not notify (vq_suppress_notify alone leaves it
- * where the last empty vq_pop put it, which is exactly the next entry).
- * Undone by vq_suppress_notify(vq, false) or an empty vq_pop.
- */
-static void tx_notify_off(struct virtqueue *vq)
-{
-	vq_suppress_notify(vq, true);
-	if (!vq->event_idx || !vq->ready || vq->broken)
-		return;
-	uint8_t le[2];
-	put16(le, (uint16_t)(vq->last_avail - 1));
-	uint16_t v;
-	memcpy(&v, le, 2);
-	__atomic_store_n((uint16_t *)(void *)(vq->used + 4 + 8 * (size_t)vq->size), v, __ATOMIC_RELAXED);
-}
-
 static void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -355,7 +331,7 @@ static void cpu_relax(void)
 static void tx_poll_rx(struct virtio_net *n)
 {
 	struct virtqueue *rq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
-	if (pthread_mutex_trylock(&rq->lock) != 0)
+	if (!vq_trylock(rq))
 		return;
 	if (n->rx.watching)
 		rx_run(n);
@@ -365,7 +341,7 @@ static void tx_poll_rx(struct virtio_net *n)
 /* tx lock held. Watches the ring for up to poll_ns; true if a chain came. */
 static bool tx_poll(struct virtio_net *n, struct virtqueue *vq)
 {
-	tx_notify_off(vq);
+	vq_notify_off(vq);
 	uint64_t t0 = now_ns();
 	for (unsigned i = 1;; i++) {
 		if (vq_has_avail(vq)) {
@@ -422,9 +398,9 @@ static void net_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
 	struct virtio_net *n = opaque;
 	uint8_t img[VIRTIO_NET_CFG_SIZE];
 	memcpy(img + VIRTIO_NET_CFG_MAC, n->mac, MAC_LEN);
-	put16(img + VIRTIO_NET_CFG_STATUS, __atomic_load_n(&n->link, __ATOMIC_RELAXED));
-	put16(img + VIRTIO_NET_CFG_MAX_VQP, 1);
-	put16(img + VIRTIO_NET_CFG_MTU, 1500);
+	le_put(img + VIRTIO_NET_CFG_STATUS, __atomic_load_n(&n->link, __ATOMIC_RELAXED), 2);
+	le_put(img + VIRTIO_NET_CFG_MAX_VQP, 1, 2);
+	le_put(img + VIRTIO_NET_CFG_MTU, 1500, 2);
 	if (off < sizeof(img))
 		memcpy(buf, img + off, len <= sizeof(img) - off ? len : sizeof(img) - off);
 }

@@ -190,6 +190,7 @@ void vq_destroy(struct virtqueue *vq)
 }
 
 void vq_lock(struct virtqueue *vq) { pthread_mutex_lock(&vq->lock); }
+bool vq_trylock(struct virtqueue *vq) { return pthread_mutex_trylock(&vq->lock) == 0; }
 void vq_unlock(struct virtqueue *vq) { pthread_mutex_unlock(&vq->lock); }
 
 void vq_set_broken(struct virtqueue *vq, const char *why)
@@ -269,6 +270,17 @@ void vq_suppress_notify(struct virtqueue *vq, bool suppress)
 	else if (!vq->event_idx)
 		st16(vq->used, VIRTQ_USED_F_NO_NOTIFY);
 	/* With EVENT_IDX, suppression is leaving avail_event behind. */
+}
+
+void vq_notify_off(struct virtqueue *vq)
+{
+	vq->suppressed = true;
+	if (!vq->ready || vq->broken)
+		return;
+	if (vq->event_idx) /* one behind the next entry: the next buffer does not notify */
+		st16(vq->used + 4 + 8 * (size_t)vq->size, (uint16_t)(vq->last_avail - 1));
+	else
+		st16(vq->used, VIRTQ_USED_F_NO_NOTIFY);
 }
 
 bool vq_has_avail(struct virtqueue *vq)
