@@ -25,16 +25,15 @@ int guest_mem_init(struct guest_mem *m, uint64_t size)
 	 * before Linux 6.7) costs a nested page fault per 4 KiB the guest
 	 * touches, which is most of a boot under nested virtualization.
 	 */
-	size_t slack = HUGE_ALIGN;
-	uint8_t *raw = mmap(NULL, size + slack, PROT_READ | PROT_WRITE,
+	uint8_t *raw = mmap(NULL, size + HUGE_ALIGN, PROT_READ | PROT_WRITE,
 		MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return -errno;
-	uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
-	if (p + size < raw + size + slack)
-		munmap(p + size, (size_t)(raw + size + slack - (p + size)));
+	size_t head = (size_t)(-(uintptr_t)raw & (HUGE_ALIGN - 1));
+	uint8_t *p = raw + head;
+	if (head)
+		munmap(raw, head);
+	munmap(p + size, HUGE_ALIGN - head); /* head < HUGE_ALIGN: never empty */
 	madvise(p, size, MADV_HUGEPAGE);
 	madvise(p, size, MADV_DONTDUMP);
 	m->host = p;

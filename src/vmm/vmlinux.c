@@ -52,37 +52,27 @@ static int mkdirs(char *path)
 }
 
 /*
- * Writes buf at the file offset, leaving holes for whole zero pages: about
- * half of a distribution kernel's loaded image is zeros (.bss, .brk and the
- * init scratch area are in its file image), and elf_load skips holes, so the
- * VMM neither copies nor faults in what fresh guest RAM already holds.
- * Returns 0 or -errno.
+ * Appends buf to the file, leaving holes for whole zero pages: about half of
+ * a distribution kernel's loaded image is zeros (.bss, .brk and the init
+ * scratch area are in its file image), and elf_load skips holes, so the VMM
+ * neither copies nor faults in what fresh guest RAM already holds. The
+ * caller sets the final size (a trailing hole). Returns 0 or -errno.
  */
-static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t off)
+static int write_sparse(int fd, const uint8_t *buf, size_t len)
 {
 	static const uint8_t zero[4096];
-	size_t i = 0;
-	while (i < len) {
+	for (size_t i = 0; i < len;) {
 		size_t n = len - i < sizeof(zero) ? len - i : sizeof(zero);
-		size_t j = i;
-		bool zeros = !memcmp(buf + i, zero, n);
-		while (j < len) {
-			size_t m = len - j < sizeof(zero) ? len - j : sizeof(zero);
-			if (!memcmp(buf + j, zero, m) != zeros)
-				break;
-			j += m;
+		int r = 0;
+		if (!memcmp(buf + i, zero, n)) {
+			if (lseek(fd, (off_t)n, SEEK_CUR) < 0)
+				r = -errno;
+		} else {
+			r = write_full(fd, buf + i, n);
 		}
-		if (!zeros) {
-			for (size_t k = i; k < j;) {
-				ssize_t w = pwrite(fd, buf + k, j - k, (off_t)(off + k));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					return w < 0 ? -errno : -EIO;
-				k += (size_t)w;
-			}
-		}
-		i = j;
+		if (r < 0)
+			return r;
+		i += n;
 	}
 	return 0;
 }
@@ -110,7 +100,7 @@ static int unxz(const uint8_t *in, size_t len, int out_fd)
 		s.avail_out = chunk;
 		lzma_ret lr = lzma_code(&s, LZMA_FINISH);
 		size_t got = chunk - s.avail_out;
-		if (got && (r = write_sparse(out_fd, out, got, total)) < 0)
+		if (got && (r = write_sparse(out_fd, out, got)) < 0)
 			break;
 		total += got;
 		if (lr == LZMA_STREAM_END)
