@@ -38,9 +38,6 @@ enum cpu_vendor cpuid_vendor(const struct cpuid_table *t);
  */
 void cpuid_set_topology(struct cpuid_table *t, unsigned apic_id, unsigned ncpus);
 
-/* Hides VMX (1:ECX[5]) and SVM (0x8000_0001:ECX[2], leaf 0x8000_000A). */
-void cpuid_hide_virt(struct cpuid_table *t);
-
 /*
  * What KVM emulates but leaves to the VMM to announce: the TSC-deadline
  * timer (CPUID.1:ECX[24], when KVM_CAP_TSC_DEADLINE_TIMER; one MSR write

@@ -65,11 +65,38 @@ const char *nested_kvm_module(enum nested_vendor v);
 
 enum nested_tristate { NESTED_UNKNOWN = -1, NESTED_NO = 0, NESTED_YES = 1 };
 
+/*
+ * Which KVM module provides /dev/kvm, from /sys/module: the hardware
+ * backends kvm_intel (VMX) and kvm_amd (SVM), or kvm_pvm (Pagetable-based
+ * Virtual Machine: software virtualization without VMX/SVM, for hosts that
+ * are VMs without nested virtualization; its guests must be PVM-enabled
+ * kernels, and it cannot expose VMX/SVM to them). NONE: no KVM module at
+ * all (/sys/module/kvm absent); UNKNOWN: KVM without any of the three.
+ */
+enum nested_backend {
+	NESTED_BACKEND_NONE = 0,
+	NESTED_BACKEND_UNKNOWN,
+	NESTED_BACKEND_INTEL,
+	NESTED_BACKEND_AMD,
+	NESTED_BACKEND_PVM,
+};
+
+/* From sysfs_root (NULL: $VMM_SYSFS_ROOT, else /sys)/module. */
+enum nested_backend nested_kvm_backend(const char *sysfs_root);
+/* "kvm_intel", "kvm_amd", "kvm_pvm", "unknown", "none". */
+const char *nested_backend_name(enum nested_backend b);
+/*
+ * Why a kvm_pvm host cannot run stock kernels or expose VMX/SVM, one line
+ * (for `vmm run`'s warning and refusal and the kvm-backend check).
+ */
+const char *nested_pvm_explanation(void);
+
 struct nested_host {
 	enum nested_vendor vendor;
 	char vendor_id[13];                 /* "GenuineIntel"; "" when unknown */
 	enum nested_tristate cpu_virt;      /* the host CPU's own CPUID has VMX/SVM */
 	enum nested_tristate is_vm;         /* host CPUID.1:ECX[31]: the host is itself a VM */
+	enum nested_backend backend;        /* the KVM module behind /dev/kvm */
 	char hypervisor_id[13];             /* its leaf 0x40000000 signature, "" if none */
 	enum nested_tristate module_loaded; /* /sys/module/kvm_intel (kvm_amd) exists */
 	enum nested_tristate nested_param;  /* .../parameters/nested: Y or 1 */
@@ -88,8 +115,9 @@ void nested_host_init(struct nested_host *h);
 
 /*
  * Whether a VM on this host can have VMX/SVM: a known vendor, and nothing
- * known to stand in the way (no /dev/kvm, no VMX/SVM in the CPU, the module's
- * nested parameter off, KVM's supported CPUID without the bit). Facts the
+ * known to stand in the way (no /dev/kvm, a kvm_pvm backend, no VMX/SVM in
+ * the CPU, the module's nested parameter off, KVM's supported CPUID without
+ * the bit). Facts the
  * probe could not read do not count against it.
  */
 bool nested_host_can_nest(const struct nested_host *h);
@@ -131,7 +159,7 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 /* Whether t advertises VMX (Intel) or SVM (AMD, Hygon) for its vendor. */
 bool nested_cpuid_has_virt(const struct cpuid_table *t);
 
-/* Clears VMX, SVM and leaf 0x8000000A, like `off` (the old cpuid_hide_virt). */
+/* Clears VMX, SVM and leaf 0x8000000A, like `off`. */
 void nested_cpuid_hide(struct cpuid_table *t);
 
 struct nested_msr {

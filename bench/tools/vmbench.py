@@ -3,7 +3,7 @@ QEMU with a measuring script (nv.script=/bench.sh, see
 tests/kvm-host/mkinitramfs), collect its "NVB ..." lines up to "NVB-DONE",
 kill the process group, and report medians and ratios. The structure and
 robustness (timeouts, SIGKILL of the process group, re-exec through
-tests/kvm-host/run when KVM_HOST is unset) follow bench/boot."""
+tests/kvm-host/run unless already there: in_kvm_host) follow bench/boot."""
 import os
 import select
 import shutil
@@ -156,15 +156,14 @@ def main_wrapper(prog, a, prepare, bench):
         if not a.initrd:
             a.initrd = os.path.join(workdir, "bench-%s.cpio.gz" % prog)
             prepare(a, workdir)
-        if not os.environ.get("KVM_HOST"):
-            argv = sys.argv[1:] + ["--kernel", a.kernel, "--initrd", a.initrd]
-            cmd = [os.path.join(KVM_HOST, "run"), "--mem", str(a.host_mem), "--",
-                   sys.executable, os.path.abspath(sys.argv[0])] + argv
-            return subprocess.call(cmd)
+        if not os.environ.get("KVM_HOST_IN"):
+            return in_kvm_host(prog, sys.argv[1:] + ["--kernel", a.kernel, "--initrd", a.initrd],
+                               a.host_mem)
         if not os.path.exists("/dev/kvm"):
             log("bench/%s: no /dev/kvm here" % prog)
-        log("bench/%s: KVM_HOST=%s, kernel %s, initrd %s" % (
-            prog, os.environ.get("KVM_HOST"), a.kernel, a.initrd))
+        log("bench/%s: KVM host %s (%s), kernel %s, initrd %s" % (
+            prog, os.environ.get("KVM_HOST_IN"), os.environ.get("KVM_HOST_REASON", "?"),
+            a.kernel, a.initrd))
         log("bench/%s: %d runs each, %d MiB, %d vCPUs, cmdline %r" % (
             prog, a.runs, a.mem, a.cpus, CMDLINE))
         return bench(a, workdir)
@@ -173,6 +172,25 @@ def main_wrapper(prog, a, prepare, bench):
     finally:
         kill_all()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def in_kvm_host(prog, argv, host_mem=None):
+    """Runs this bench script again, with argv, through tests/kvm-host/run
+    (natively or in the emulated host, as tests/kvm-host/decide says). An
+    emulated host that dies or wedges (exit 125, or 124 past its timeout) is
+    booted once more, as the kvm suite does. Returns the exit status."""
+    cmd = [os.path.join(KVM_HOST, "run")]
+    if host_mem:
+        cmd += ["--mem", str(host_mem)]
+    cmd += ["--", sys.executable, os.path.abspath(sys.argv[0])] + list(argv)
+    rc = 0
+    for attempt in (1, 2):
+        rc = subprocess.call(cmd)
+        if rc not in (124, 125):
+            break
+        log("bench/%s: the KVM host died or wedged (exit %d, try %d)%s" % (
+            prog, rc, attempt, "; booting it once more" if attempt == 1 else ""))
+    return rc
 
 
 def vmm_usable(prog, a):

@@ -171,6 +171,7 @@ void nested_host_init(struct nested_host *h)
 bool nested_host_can_nest(const struct nested_host *h)
 {
 	return h->vendor != NESTED_VENDOR_UNKNOWN && h->kvm_ok != NESTED_NO &&
+		h->backend != NESTED_BACKEND_PVM &&
 		h->cpu_virt != NESTED_NO && h->module_loaded != NESTED_NO &&
 		h->nested_param != NESTED_NO && h->kvm_cpuid_virt != NESTED_NO;
 }
@@ -186,6 +187,8 @@ char *nested_explain(const struct nested_host *h, enum nested_vendor v,
 	if (!virt) {
 		snprintf(buf, cap, "the CPU vendor is neither Intel nor AMD/Hygon; nestvmm can only "
 			"expose VMX (CPUID leaf 0x1 ECX bit 5) or SVM (CPUID leaf 0x80000001 ECX bit 2)");
+	} else if (h && h->backend == NESTED_BACKEND_PVM) {
+		snprintf(buf, cap, "%s", nested_pvm_explanation());
 	} else if (h && h->kvm_ok == NESTED_NO) {
 		snprintf(buf, cap, "%s is not usable: %s (fix: %s)", h->kvm_path[0] ? h->kvm_path :
 			"/dev/kvm", strerror(h->kvm_errno ? h->kvm_errno : ENODEV),

@@ -57,6 +57,55 @@ static const char *env_or(const char *given, const char *env, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
+enum nested_backend nested_kvm_backend(const char *sysfs_root)
+{
+	static const struct {
+		const char *module;
+		enum nested_backend b;
+	} order[] = {
+		/* kvm_pvm first: where it is loaded, it is what answers on /dev/kvm. */
+		{ "kvm_pvm", NESTED_BACKEND_PVM },
+		{ "kvm_intel", NESTED_BACKEND_INTEL },
+		{ "kvm_amd", NESTED_BACKEND_AMD },
+	};
+	const char *sys = env_or(sysfs_root, "VMM_SYSFS_ROOT", "/sys");
+	char path[600];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		snprintf(path, sizeof(path), "%s/module/%s", sys, order[i].module);
+		if (stat(path, &st) == 0)
+			return order[i].b;
+	}
+	snprintf(path, sizeof(path), "%s/module/kvm", sys);
+	return stat(path, &st) == 0 ? NESTED_BACKEND_UNKNOWN : NESTED_BACKEND_NONE;
+}
+
+const char *nested_backend_name(enum nested_backend b)
+{
+	switch (b) {
+	case NESTED_BACKEND_INTEL:
+		return "kvm_intel";
+	case NESTED_BACKEND_AMD:
+		return "kvm_amd";
+	case NESTED_BACKEND_PVM:
+		return "kvm_pvm";
+	case NESTED_BACKEND_UNKNOWN:
+		return "unknown";
+	case NESTED_BACKEND_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *nested_pvm_explanation(void)
+{
+	return "/dev/kvm is provided by kvm_pvm (Pagetable-based Virtual Machine), software "
+		"virtualization without VMX/SVM: it cannot expose VMX/SVM to its guests, and only "
+		"PVM-enabled guest kernels boot there (a stock distro kernel stops early with a KVM "
+		"internal error)";
+}
+
 /* Reads a small text file into buf (trailing whitespace stripped). 0 or -errno. */
 static int read_small(const char *path, char *buf, size_t cap)
 {
@@ -247,6 +296,39 @@ static void probe_kvm(struct probe *p, const struct nested_probe_opts *o)
 	close(fd);
 }
 
+static void probe_backend(struct probe *p, const struct nested_probe_opts *o)
+{
+	struct nested_host *h = p->h;
+	const char *virt = nested_virt_name(h->vendor) ? nested_virt_name(h->vendor) : "VMX/SVM";
+
+	h->backend = nested_kvm_backend(o ? o->sysfs_root : NULL);
+	switch (h->backend) {
+	case NESTED_BACKEND_PVM:
+		add(p, "kvm-backend", NESTED_CHECK_FAIL, "none on this host: run nested guests (and "
+			"stock kernels) on a host with hardware virtualization (Intel VT-x or AMD-V), "
+			"or on a VM whose hypervisor passes VMX/SVM on to it", "%s",
+			nested_pvm_explanation());
+		break;
+	case NESTED_BACKEND_INTEL:
+	case NESTED_BACKEND_AMD:
+		if (h->cpu_virt == NESTED_NO)
+			add(p, "kvm-backend", NESTED_CHECK_WARN, NULL, "%s is loaded, but the CPU shows "
+				"no %s", nested_backend_name(h->backend), virt);
+		else
+			add(p, "kvm-backend", NESTED_CHECK_OK, NULL, "%s: hardware virtualization (%s)",
+				nested_backend_name(h->backend), h->backend == NESTED_BACKEND_INTEL ?
+				"VMX" : "SVM");
+		break;
+	case NESTED_BACKEND_UNKNOWN:
+		add(p, "kvm-backend", NESTED_CHECK_WARN, NULL, "kvm is loaded, but none of kvm_intel, "
+			"kvm_amd or kvm_pvm: the backend behind %s is unknown", h->kvm_path);
+		break;
+	case NESTED_BACKEND_NONE:
+		add(p, "kvm-backend", NESTED_CHECK_SKIP, NULL, "no KVM module is loaded");
+		break;
+	}
+}
+
 static void probe_module(struct probe *p, const struct nested_probe_opts *o)
 {
 	struct nested_host *h = p->h;
@@ -256,6 +338,12 @@ static void probe_module(struct probe *p, const struct nested_probe_opts *o)
 	struct stat st;
 	int err;
 
+	if (h->backend == NESTED_BACKEND_PVM) {
+		/* No vendor module can stand beside it: nothing to load, nothing to fix. */
+		add(p, "kvm-module", NESTED_CHECK_SKIP, NULL, "not checked: KVM is kvm_pvm");
+		add(p, "nested-param", NESTED_CHECK_SKIP, NULL, "not checked: KVM is kvm_pvm");
+		return;
+	}
 	if (!m) {
 		add(p, "kvm-module", NESTED_CHECK_SKIP, NULL, "not checked: unknown CPU vendor");
 		add(p, "nested-param", NESTED_CHECK_SKIP, NULL, "not checked: unknown CPU vendor");
@@ -298,6 +386,10 @@ static void report_kvm_caps(struct probe *p)
 	if (h->kvm_ok != NESTED_YES) {
 		add(p, "kvm-cpuid", NESTED_CHECK_SKIP, NULL, "not checked: no usable KVM device");
 		add(p, "nested-state", NESTED_CHECK_SKIP, NULL, "not checked: no usable KVM device");
+	} else if (h->backend == NESTED_BACKEND_PVM) {
+		add(p, "kvm-cpuid", NESTED_CHECK_SKIP, NULL, "not checked: kvm_pvm offers no %s",
+			virt ? virt : "VMX/SVM");
+		add(p, "nested-state", NESTED_CHECK_SKIP, NULL, "not checked: KVM is kvm_pvm");
 	} else {
 		if (h->kvm_cpuid_virt == NESTED_YES)
 			add(p, "kvm-cpuid", NESTED_CHECK_OK, NULL, "KVM_GET_SUPPORTED_CPUID offers %s "
@@ -319,7 +411,9 @@ static void report_kvm_caps(struct probe *p)
 	}
 	const char *tdp = h->vendor == NESTED_VENDOR_INTEL ? "ept" : "npt";
 	const char *m = nested_kvm_module(h->vendor);
-	if (h->module_loaded != NESTED_YES || !m) {
+	if (h->backend == NESTED_BACKEND_PVM) {
+		add(p, "ept-npt", NESTED_CHECK_SKIP, NULL, "not checked: KVM is kvm_pvm");
+	} else if (h->module_loaded != NESTED_YES || !m) {
 		add(p, "ept-npt", NESTED_CHECK_SKIP, NULL, "not checked: no KVM module");
 	} else if (h->tdp == NESTED_YES) {
 		add(p, "ept-npt", NESTED_CHECK_OK, NULL, "%s %s=%s: nested guests get hardware "
@@ -370,6 +464,7 @@ int nested_probe(struct nested_host *h, struct nested_checks *checks,
 	nested_host_init(h);
 	probe_cpu(&p, o);
 	probe_kvm(&p, o);
+	probe_backend(&p, o);
 	probe_module(&p, o);
 	report_kvm_caps(&p);
 	probe_host(&p, o);

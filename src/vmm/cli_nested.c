@@ -114,6 +114,8 @@ static struct json_object *host_json(const struct nested_host *h)
 	json_object_object_add(o, "virt", str_or_null(nested_virt_name(h->vendor)));
 	json_object_object_add(o, "module", str_or_null(nested_kvm_module(h->vendor)));
 	json_object_object_add(o, "kvm_device", json_object_new_string(h->kvm_path));
+	json_object_object_add(o, "kvm_backend",
+		json_object_new_string(nested_backend_name(h->backend)));
 	json_object_object_add(o, "kvm_usable", json_object_new_boolean(h->kvm_ok == NESTED_YES));
 	json_object_object_add(o, "kvm_error", h->kvm_errno ?
 		json_object_new_string(strerror(h->kvm_errno)) : NULL);

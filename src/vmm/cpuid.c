@@ -102,17 +102,6 @@ void cpuid_set_topology(struct cpuid_table *t, unsigned apic_id, unsigned ncpus)
 	}
 }
 
-void cpuid_hide_virt(struct cpuid_table *t)
-{
-	struct cpuid_entry *e;
-	if ((e = cpuid_find(t, 1, 0)))
-		e->ecx &= ~(1u << 5);
-	if ((e = cpuid_find(t, 0x80000001, 0)))
-		e->ecx &= ~(1u << 2);
-	if ((e = cpuid_find(t, 0x8000000a, 0)))
-		e->eax = e->ebx = e->ecx = e->edx = 0;
-}
-
 void cpuid_add_emulated(struct cpuid_table *t, bool tsc_deadline, const char *brand)
 {
 	struct cpuid_entry *e;

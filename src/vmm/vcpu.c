@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cpuid.h"
+#include "vcpu_report.h"
 #include "vm.h"
 
 #define SIG_KICK SIGUSR1
@@ -237,13 +238,14 @@ static void *vcpu_thread(void *arg)
 			char d[128];
 			snprintf(d, sizeof(d), "vCPU %u failed to enter the guest (reason 0x%llx)", v->id,
 				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			vcpu_report_failure(v, d);
 			vm_request_stop(vm, STOP_ERROR, d);
 			break;
 		}
 		case KVM_EXIT_INTERNAL_ERROR: {
-			char d[128];
-			snprintf(d, sizeof(d), "KVM internal error on vCPU %u (suberror %u)", v->id,
-				run->internal.suberror);
+			char d[256];
+			vcpu_describe_internal_error(run, v->id, d, sizeof(d));
+			vcpu_report_failure(v, d);
 			vm_request_stop(vm, STOP_ERROR, d);
 			break;
 		}

@@ -292,6 +292,14 @@ int vm_run(const struct vm_config *cfg)
 		diag_print(&d, stderr);
 		goto out;
 	}
+	if (nested_kvm_backend(NULL) == NESTED_BACKEND_PVM) {
+		if (cfg->nested == NESTED_ON) {
+			nv_err("nested = \"on\": this host cannot give the guest VMX/SVM: %s",
+				nested_pvm_explanation());
+			goto out;
+		}
+		nv_warn("%s; a stock kernel will not boot here", nested_pvm_explanation());
+	}
 	if (kvm_open(&vm->kvm, NULL, &err) < 0)
 		goto out_err;
 	if ((int)cfg->cpus > vm->kvm.max_vcpus) {

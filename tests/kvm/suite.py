@@ -6,6 +6,7 @@ or natively where /dev/kvm works. Prints `ok`/`not ok` per case and ends with
 import argparse
 import glob
 import importlib
+import json
 import os
 import re
 import signal
@@ -288,9 +289,35 @@ class Suite:
         if leftovers:
             raise Fail("left behind: %s" % leftovers)
 
+    def t_host_decision(self):
+        # Where the suite runs now, the machine has hardware KVM (kvm_amd in the
+        # emulated host, or a native host that tests/kvm-host/decide accepted):
+        # the same decision, made here, must say native.
+        env = {k: v for k, v in os.environ.items() if k != "KVM_HOST"}
+        p = subprocess.run([os.path.join(KVM_HOST, "decide"), "--vmm", self.vmm],
+                           capture_output=True, text=True, env=env, timeout=120)
+        line = p.stdout.strip()
+        print("# decide here: %s" % line, flush=True)
+        if p.returncode != 0 or not line.startswith("native: "):
+            raise Fail("tests/kvm-host/decide inside the KVM host says %r (exit %d, %s)" %
+                       (line, p.returncode, p.stderr.strip()))
+        if os.environ.get("KVM_HOST_IN") == "emulated" and "kvm_amd" not in line:
+            raise Fail("inside the emulated host the reason should name kvm_amd: %r" % line)
+        st = subprocess.run([self.vmm, "nested", "status", "--json"], capture_output=True,
+                            text=True, timeout=60)
+        try:
+            backend = json.loads(st.stdout)["host"]["kvm_backend"]
+        except (ValueError, KeyError) as e:
+            raise Fail("vmm nested status --json: no host.kvm_backend (%s): %r" % (e, st.stdout))
+        if backend not in ("kvm_amd", "kvm_intel"):
+            raise Fail("vmm nested status says kvm_backend %r here, expected kvm_amd/kvm_intel"
+                       % backend)
+
     def run_all(self):
-        print("# vmm %s, kernel %s, host %s" % (self.vmm, self.kernel, os.environ.get("KVM_HOST", "?")),
-              flush=True)
+        print("# KVM host: %s: %s" % (os.environ.get("KVM_HOST_IN", "?"),
+                                      os.environ.get("KVM_HOST_REASON", "?")), flush=True)
+        print("# vmm %s, kernel %s" % (self.vmm, self.kernel), flush=True)
+        self.case("KVM-host decision made here says native (hardware KVM)", self.t_host_decision)
         self.case("bad input refused with exit 2", self.t_bad_input)
         self.case("boot 1 vCPU (bzImage decompressor), kvm-clock, poweroff exits 0",
                   self.t_boot_1cpu_poweroff)

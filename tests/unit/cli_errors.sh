@@ -74,6 +74,16 @@ expect "no /dev/kvm" 2 "no-kvm: no such device.*KVM is not available" \
     -- run --kernel "$work/bzImage" --initrd "$work/initrd" --api-socket "$work/api.sock"
 [ -e "$work/api.sock" ] && bad "no /dev/kvm: control socket left behind" || ok "no /dev/kvm: nothing left behind"
 
+# A kvm_pvm host (software KVM, faked sysfs): nested = "on" is refused with the
+# reason before KVM is opened; otherwise a warning that stock kernels stop there.
+mkdir -p "$work/pvm-sys/module/kvm" "$work/pvm-sys/module/kvm_pvm"
+VMM_SYSFS_ROOT=$work/pvm-sys expect "kvm_pvm: nested on refused" 2 \
+    'nested = "on": this host cannot give the guest VMX/SVM: /dev/kvm is provided by kvm_pvm' \
+    -- run --kernel "$work/bzImage" --cpus 2 --nested on --api-socket "$work/api.sock"
+[ -e "$work/api.sock" ] && bad "kvm_pvm: control socket left behind" || ok "kvm_pvm: nothing left behind"
+VMM_SYSFS_ROOT=$work/pvm-sys expect "kvm_pvm: warning before the guest starts" 2 \
+    "warning: .*kvm_pvm.*a stock kernel will not boot here" -- run --kernel "$work/bzImage"
+
 cat >"$work/unknown-key.toml" <<'T'
 cpus = 2
 [boot]

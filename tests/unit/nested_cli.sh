@@ -91,8 +91,9 @@ expect "status: nested param read from the fake sysfs" 1 \
 json "status --json: schema and verdicts" '
 assert d["version"] == 1 and d["ok"] is False and d["vm"] is None and rc == 1
 ids = [c["id"] for c in d["checks"]]
-assert ids == ["cpu-vendor", "cpu-virt", "kvm-device", "kvm-api", "kvm-module", "nested-param",
-               "kvm-cpuid", "nested-state", "ept-npt", "host-memory", "host-hypervisor"], ids
+assert ids == ["cpu-vendor", "cpu-virt", "kvm-device", "kvm-api", "kvm-backend", "kvm-module",
+               "nested-param", "kvm-cpuid", "nested-state", "ept-npt", "host-memory",
+               "host-hypervisor"], ids
 k = checks["kvm-device"]
 assert k["status"] == "fail" and "does not exist" in k["detail"] and "modprobe" in k["fix"]
 assert checks["kvm-api"]["status"] == "skip" and checks["kvm-api"]["fix"] is None
@@ -122,7 +123,40 @@ assert d["host"]["nested_param"] is False
 
 rm -rf "$work/sys/module/kvm_intel" "$work/sys/module/kvm_amd"
 expect "status: module not loaded" 1 "FAIL +kvm-module .*not loaded" -- nested status
+
+# A kvm_pvm host (this project's build machines): a /dev/kvm that opens, from a
+# software backend. The backend is named and explained; nothing says modprobe.
+mkdir -p "$work/sys/module/kvm" "$work/sys/module/kvm_pvm/parameters"
+: >"$work/fake-kvm"
+export VMM_KVM_DEVICE=$work/fake-kvm
+expect "status: kvm_pvm named" 1 "FAIL +kvm-backend +/dev/kvm is provided by kvm_pvm" \
+    -- nested status
+out=$(cd "$work" && "$vmm" nested status 2>&1)
+if grep -q modprobe <<<"$out"; then
+    bad "status: kvm_pvm: no modprobe advice: $out"
+else
+    ok "status: kvm_pvm: no modprobe advice"
+fi
+json "status --json: kvm_backend kvm_pvm" '
+assert d["host"]["kvm_backend"] == "kvm_pvm", d["host"]
+k = checks["kvm-backend"]
+assert k["status"] == "fail" and "PVM-enabled" in k["detail"] and "modprobe" not in k["fix"]
+assert checks["kvm-module"]["status"] == "skip" and d["host"]["can_nest"] is False
+' -- nested status --json
+printf 'nested = "on"\ncpus = 2\n[boot]\nkernel = "/k"\n' >"$work/pvm.toml"
+expect "status CONFIG: nested on refused on kvm_pvm with the reason" 1 \
+    "FAIL +vm-nested +nested = \"on\", but this host cannot give the guest (SVM|VMX): /dev/kvm is provided by kvm_pvm" \
+    -- nested status pvm.toml
+rm -rf "$work/sys/module/kvm_pvm"
+json "status --json: kvm alone is an unknown backend" '
+assert d["host"]["kvm_backend"] == "unknown" and checks["kvm-backend"]["status"] == "warn"
+' -- nested status --json
+rm -rf "$work/sys/module/kvm"
+export VMM_KVM_DEVICE=$work/no-kvm
 fake_host Y 1 16777216
+json "status --json: a faked kvm_intel/kvm_amd names it" '
+assert d["host"]["kvm_backend"] in ("kvm_intel", "kvm_amd"), d["host"]
+' -- nested status --json
 
 # ---- status with a VM ----
 cat >"$work/bad.toml" <<'EOF'
@@ -224,5 +258,5 @@ wait "$listener" 2>/dev/null
 listener=
 expect "enable: a stale socket does not block" 0 "updated" -- nested enable --in-place run.toml
 
-echo "# $pass passed, $fail failed"
+echo "nested-cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -603,7 +603,7 @@ static void probe(struct fake *f, const struct cpuid_entry *tab, size_t n, struc
 }
 
 static const char *const check_order[] = { "cpu-vendor", "cpu-virt", "kvm-device", "kvm-api",
-	"kvm-module", "nested-param", "kvm-cpuid", "nested-state", "ept-npt", "host-memory",
+	"kvm-backend", "kvm-module", "nested-param", "kvm-cpuid", "nested-state", "ept-npt", "host-memory",
 	"host-hypervisor" };
 
 static void test_probe_amd_no_kvm(void **state)
@@ -776,6 +776,79 @@ static void test_probe_not_kvm(void **state)
 	fake_free(&f);
 }
 
+/* No fix of any check may send the user to modprobe (a kvm_pvm host has nothing to load). */
+static void assert_no_modprobe(const struct nested_checks *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].fix && strstr(c->v[i].fix, "modprobe"))
+			fail_msg("check %s advises modprobe on a kvm_pvm host: %s", c->v[i].id, c->v[i].fix);
+}
+
+static void test_probe_backends(void **state)
+{
+	struct fake f;
+	struct nested_host h;
+	struct nested_checks c;
+	char why[1024], p[300];
+
+	/* kvm_pvm: this build machine's kind (a KVM guest without SVM, /dev/kvm from kvm_pvm). */
+	fake_init(&f, "kvm_pvm", "0\n", "0\n", 24ULL * 1024 * 1024);
+	snprintf(f.kvm, sizeof(f.kvm), "%s/proc/meminfo", f.dir); /* opens read-write */
+	probe(&f, cpuid_amd_zen5_bhyve_host, ARRAY_SIZE(cpuid_amd_zen5_bhyve_host), &h, &c);
+	assert_int_equal(h.backend, NESTED_BACKEND_PVM);
+	assert_int_equal(nested_kvm_backend(f.sys), NESTED_BACKEND_PVM);
+	assert_string_equal(nested_backend_name(h.backend), "kvm_pvm");
+	const struct nested_check *k = find_check(&c, "kvm-backend");
+	assert_int_equal(k->status, NESTED_CHECK_FAIL);
+	assert_non_null(strstr(k->detail, "kvm_pvm"));
+	assert_non_null(strstr(k->detail, "without VMX/SVM"));
+	assert_non_null(strstr(k->detail, "PVM-enabled guest kernels"));
+	assert_non_null(k->fix);
+	assert_int_equal(find_check(&c, "kvm-module")->status, NESTED_CHECK_SKIP);
+	assert_int_equal(find_check(&c, "nested-param")->status, NESTED_CHECK_SKIP);
+	assert_int_equal(find_check(&c, "ept-npt")->status, NESTED_CHECK_SKIP);
+	assert_no_modprobe(&c);
+	assert_false(nested_host_can_nest(&h));
+	nested_explain(&h, h.vendor, NESTED_UNKNOWN, why, sizeof(why));
+	assert_non_null(strstr(why, "kvm_pvm"));
+	assert_null(strstr(why, "modprobe"));
+	nested_checks_free(&c);
+	fake_free(&f);
+
+	/* kvm_intel and kvm_amd on CPUs with VMX/SVM: hardware, ok. */
+	fake_init(&f, "kvm_intel", "Y", "Y", 64ULL * 1024 * 1024);
+	probe(&f, cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248), &h, &c);
+	assert_int_equal(h.backend, NESTED_BACKEND_INTEL);
+	k = find_check(&c, "kvm-backend");
+	assert_int_equal(k->status, NESTED_CHECK_OK);
+	assert_string_equal(k->detail, "kvm_intel: hardware virtualization (VMX)");
+	nested_checks_free(&c);
+	fake_free(&f);
+	fake_init(&f, "kvm_amd", "1", "1", 64ULL * 1024 * 1024);
+	probe(&f, cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763), &h, &c);
+	assert_int_equal(h.backend, NESTED_BACKEND_AMD);
+	k = find_check(&c, "kvm-backend");
+	assert_int_equal(k->status, NESTED_CHECK_OK);
+	assert_string_equal(k->detail, "kvm_amd: hardware virtualization (SVM)");
+	nested_checks_free(&c);
+	fake_free(&f);
+
+	/* kvm alone: unknown backend, a warning; no module at all: none, skipped. */
+	fake_init(&f, NULL, NULL, NULL, 8ULL * 1024 * 1024);
+	probe(&f, cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763), &h, &c);
+	assert_int_equal(h.backend, NESTED_BACKEND_UNKNOWN);
+	assert_int_equal(find_check(&c, "kvm-backend")->status, NESTED_CHECK_WARN);
+	nested_checks_free(&c);
+	snprintf(p, sizeof(p), "rm -rf '%s/module'", f.sys);
+	assert_int_equal(system(p), 0);
+	probe(&f, cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763), &h, &c);
+	assert_int_equal(h.backend, NESTED_BACKEND_NONE);
+	assert_string_equal(nested_backend_name(h.backend), "none");
+	assert_int_equal(find_check(&c, "kvm-backend")->status, NESTED_CHECK_SKIP);
+	nested_checks_free(&c);
+	fake_free(&f);
+}
+
 static void test_probe_real_host(void **state)
 {
 	struct nested_host h;
@@ -811,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_probe_intel),
 		cmocka_unit_test(test_probe_no_module_vm_host),
 		cmocka_unit_test(test_probe_not_kvm),
+		cmocka_unit_test(test_probe_backends),
 		cmocka_unit_test(test_probe_real_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
