@@ -13,105 +13,63 @@
 
 /* ---- vendors ---- */
 
-enum nested_vendor nested_vendor_from_id(const char id[12])
-{
-	if (!memcmp(id, "GenuineIntel", 12))
-		return NESTED_VENDOR_INTEL;
-	if (!memcmp(id, "AuthenticAMD", 12))
-		return NESTED_VENDOR_AMD;
-	if (!memcmp(id, "HygonGenuine", 12))
-		return NESTED_VENDOR_HYGON;
-	return NESTED_VENDOR_UNKNOWN;
-}
-
-/*
- * The lookup of cpuid_find() (src/vmm/cpuid.c), repeated here because the
- * nested layer sits below the vmm layer and must not call up into it.
- */
-struct cpuid_entry *nv_cpuid_leaf(const struct cpuid_table *t, uint32_t function)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		struct cpuid_entry *e = &t->e[i];
-		if (e->function == function &&
-				(!(e->flags & CPUID_FLAG_SIGNIFICANT_INDEX) || e->index == 0))
-			return e;
-	}
-	return NULL;
-}
-
-enum nested_vendor nested_vendor_of(const struct cpuid_table *t, char *id)
-{
-	const struct cpuid_entry *e = nv_cpuid_leaf(t, 0);
-	char v[13] = "";
-
-	if (e) {
-		memcpy(v, &e->ebx, 4);
-		memcpy(v + 4, &e->edx, 4);
-		memcpy(v + 8, &e->ecx, 4);
-		v[12] = 0;
-	}
-	if (id)
-		memcpy(id, v, sizeof(v));
-	return e ? nested_vendor_from_id(v) : NESTED_VENDOR_UNKNOWN;
-}
-
-const char *nested_vendor_name(enum nested_vendor v)
+const char *nested_vendor_name(enum cpu_vendor v)
 {
 	switch (v) {
-	case NESTED_VENDOR_INTEL:
+	case VENDOR_INTEL:
 		return "Intel";
-	case NESTED_VENDOR_AMD:
+	case VENDOR_AMD:
 		return "AMD";
-	case NESTED_VENDOR_HYGON:
+	case VENDOR_HYGON:
 		return "Hygon";
-	case NESTED_VENDOR_UNKNOWN:
+	case VENDOR_UNKNOWN:
 		break;
 	}
 	return "unknown";
 }
 
-const char *nested_virt_name(enum nested_vendor v)
+const char *nested_virt_name(enum cpu_vendor v)
 {
 	switch (v) {
-	case NESTED_VENDOR_INTEL:
+	case VENDOR_INTEL:
 		return "VMX";
-	case NESTED_VENDOR_AMD:
-	case NESTED_VENDOR_HYGON:
+	case VENDOR_AMD:
+	case VENDOR_HYGON:
 		return "SVM";
-	case NESTED_VENDOR_UNKNOWN:
+	case VENDOR_UNKNOWN:
 		break;
 	}
 	return NULL;
 }
 
-const char *nested_kvm_module(enum nested_vendor v)
+const char *nested_kvm_module(enum cpu_vendor v)
 {
 	switch (v) {
-	case NESTED_VENDOR_INTEL:
+	case VENDOR_INTEL:
 		return "kvm_intel";
-	case NESTED_VENDOR_AMD:
-	case NESTED_VENDOR_HYGON:
+	case VENDOR_AMD:
+	case VENDOR_HYGON:
 		return "kvm_amd";
-	case NESTED_VENDOR_UNKNOWN:
+	case VENDOR_UNKNOWN:
 		break;
 	}
 	return NULL;
 }
 
-const char *nv_virt_bit_name(enum nested_vendor v)
+const char *nv_virt_bit_name(enum cpu_vendor v)
 {
-	return v == NESTED_VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5 (VMX)"
+	return v == VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5 (VMX)"
 					: "CPUID leaf 0x80000001 ECX bit 2 (SVM)";
 }
 
-const char *nv_virt_bit_where(enum nested_vendor v)
+const char *nv_virt_bit_where(enum cpu_vendor v)
 {
-	return v == NESTED_VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5" : "CPUID leaf 0x80000001 ECX bit 2";
+	return v == VENDOR_INTEL ? "CPUID leaf 0x1 ECX bit 5" : "CPUID leaf 0x80000001 ECX bit 2";
 }
 
 /* ---- fixes ---- */
 
-char *nv_fix_nested_param(enum nested_vendor v, char *buf, size_t cap)
+char *nv_fix_nested_param(enum cpu_vendor v, char *buf, size_t cap)
 {
 	const char *m = nested_kvm_module(v);
 	if (!m)
@@ -123,7 +81,7 @@ char *nv_fix_nested_param(enum nested_vendor v, char *buf, size_t cap)
 	return buf;
 }
 
-char *nv_fix_kvm_device(enum nested_vendor v, int e, char *buf, size_t cap)
+char *nv_fix_kvm_device(enum cpu_vendor v, int e, char *buf, size_t cap)
 {
 	const char *m = nested_kvm_module(v);
 	if (e == EACCES || e == EPERM)
@@ -133,7 +91,7 @@ char *nv_fix_kvm_device(enum nested_vendor v, int e, char *buf, size_t cap)
 		snprintf(buf, cap, "load the KVM module: modprobe %s; if that fails, enable %s in the "
 			"firmware (BIOS/UEFI) setup, or, when this host is itself a VM, enable nested "
 			"virtualization on the outer hypervisor", m,
-			v == NESTED_VENDOR_INTEL ? "Intel VT-x" : "AMD-V (SVM)");
+			v == VENDOR_INTEL ? "Intel VT-x" : "AMD-V (SVM)");
 	else
 		snprintf(buf, cap, "load the KVM module: modprobe kvm_intel (Intel) or modprobe "
 			"kvm_amd (AMD); if that fails, enable VT-x/AMD-V in the firmware (BIOS/UEFI) "
@@ -141,18 +99,18 @@ char *nv_fix_kvm_device(enum nested_vendor v, int e, char *buf, size_t cap)
 	return buf;
 }
 
-char *nv_fix_cpu_virt(enum nested_vendor v, enum nested_tristate is_vm, char *buf, size_t cap)
+char *nv_fix_cpu_virt(enum cpu_vendor v, enum nested_tristate is_vm, char *buf, size_t cap)
 {
-	const char *what = v == NESTED_VENDOR_INTEL ? "VMX" : "SVM";
+	const char *what = v == VENDOR_INTEL ? "VMX" : "SVM";
 	if (is_vm == NESTED_YES)
 		snprintf(buf, cap, "this host is a virtual machine: turn on nested virtualization for "
 			"it on the outer hypervisor (for KVM: load %s with nested=1 there and give "
 			"this VM the %s CPU flag; for Hyper-V: Set-VMProcessor "
 			"-ExposeVirtualizationExtensions $true)",
-			v == NESTED_VENDOR_INTEL ? "kvm_intel" : "kvm_amd", what);
+			v == VENDOR_INTEL ? "kvm_intel" : "kvm_amd", what);
 	else
 		snprintf(buf, cap, "enable %s in the firmware (BIOS/UEFI) setup, then power-cycle",
-			v == NESTED_VENDOR_INTEL ? "Intel VT-x (Virtualization Technology)"
+			v == VENDOR_INTEL ? "Intel VT-x (Virtualization Technology)"
 						  : "AMD-V (SVM Mode)");
 	return buf;
 }
@@ -170,13 +128,13 @@ void nested_host_init(struct nested_host *h)
 
 bool nested_host_can_nest(const struct nested_host *h)
 {
-	return h->vendor != NESTED_VENDOR_UNKNOWN && h->kvm_ok != NESTED_NO &&
+	return h->vendor != VENDOR_UNKNOWN && h->kvm_ok != NESTED_NO &&
 		h->backend != NESTED_BACKEND_PVM &&
 		h->cpu_virt != NESTED_NO && h->module_loaded != NESTED_NO &&
 		h->nested_param != NESTED_NO && h->kvm_cpuid_virt != NESTED_NO;
 }
 
-char *nested_explain(const struct nested_host *h, enum nested_vendor v,
+char *nested_explain(const struct nested_host *h, enum cpu_vendor v,
 	enum nested_tristate table_has_bit, char *buf, size_t cap)
 {
 	char fix[512];
@@ -202,7 +160,7 @@ char *nested_explain(const struct nested_host *h, enum nested_vendor v,
 		snprintf(buf, cap, "%s is not loaded (fix: modprobe %s nested=1)", m, m);
 	} else if (h && h->nested_param == NESTED_NO) {
 		snprintf(buf, cap, "%s is loaded with nested=%s (fix: %s)", m,
-			v == NESTED_VENDOR_INTEL ? "N" : "0", nv_fix_nested_param(v, fix, sizeof(fix)));
+			v == VENDOR_INTEL ? "N" : "0", nv_fix_nested_param(v, fix, sizeof(fix)));
 	} else if (table_has_bit == NESTED_NO) {
 		snprintf(buf, cap, "KVM_GET_SUPPORTED_CPUID does not report %s (fix: %s; "
 			"`vmm nested status` shows every host check)", virt,
@@ -217,19 +175,19 @@ char *nested_explain(const struct nested_host *h, enum nested_vendor v,
 
 static bool bit(const struct cpuid_table *t, uint32_t leaf, unsigned b)
 {
-	const struct cpuid_entry *e = nv_cpuid_leaf(t, leaf);
+	const struct cpuid_entry *e = cpuid_find(t, leaf, 0);
 	return e && (e->ecx >> b) & 1;
 }
 
 bool nested_cpuid_has_virt(const struct cpuid_table *t)
 {
-	switch (nested_vendor_of(t, NULL)) {
-	case NESTED_VENDOR_INTEL:
+	switch (cpuid_vendor(t, NULL)) {
+	case VENDOR_INTEL:
 		return bit(t, NESTED_VMX_LEAF, NESTED_VMX_BIT);
-	case NESTED_VENDOR_AMD:
-	case NESTED_VENDOR_HYGON:
+	case VENDOR_AMD:
+	case VENDOR_HYGON:
 		return bit(t, NESTED_SVM_LEAF, NESTED_SVM_BIT);
-	case NESTED_VENDOR_UNKNOWN:
+	case VENDOR_UNKNOWN:
 		break;
 	}
 	return false;
@@ -238,11 +196,11 @@ bool nested_cpuid_has_virt(const struct cpuid_table *t)
 void nested_cpuid_hide(struct cpuid_table *t)
 {
 	struct cpuid_entry *e;
-	if ((e = nv_cpuid_leaf(t, NESTED_VMX_LEAF)))
+	if ((e = cpuid_find(t, NESTED_VMX_LEAF, 0)))
 		e->ecx &= ~(1u << NESTED_VMX_BIT);
-	if ((e = nv_cpuid_leaf(t, NESTED_SVM_LEAF)))
+	if ((e = cpuid_find(t, NESTED_SVM_LEAF, 0)))
 		e->ecx &= ~(1u << NESTED_SVM_BIT);
-	if ((e = nv_cpuid_leaf(t, NESTED_SVM_INFO_LEAF)))
+	if ((e = cpuid_find(t, NESTED_SVM_INFO_LEAF, 0)))
 		e->eax = e->ebx = e->ecx = e->edx = 0;
 }
 
@@ -250,7 +208,7 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 	struct diag *d, bool *exposed)
 {
 	char id[13], why[1024];
-	enum nested_vendor v = nested_vendor_of(t, id);
+	enum cpu_vendor v = cpuid_vendor(t, id);
 	bool has = nested_cpuid_has_virt(t);
 	bool can = has && (!h || h->nested_param != NESTED_NO);
 
@@ -262,7 +220,7 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 			return 0;
 		if (!d)
 			return -ENOTSUP;
-		if (v == NESTED_VENDOR_UNKNOWN)
+		if (v == VENDOR_UNKNOWN)
 			diag_add(d, NULL, 0, 0, "nested = \"on\": the CPU vendor \"%s\" is neither "
 				"Intel nor AMD/Hygon; nestvmm can only expose VMX (CPUID leaf 0x1 ECX bit 5) "
 				"or SVM (CPUID leaf 0x80000001 ECX bit 2)", id);
@@ -278,12 +236,12 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 	 * other vendor's bits are never set by KVM; clear them anyway.
 	 */
 	struct cpuid_entry *e;
-	if (v == NESTED_VENDOR_INTEL) {
-		if ((e = nv_cpuid_leaf(t, NESTED_SVM_LEAF)))
+	if (v == VENDOR_INTEL) {
+		if ((e = cpuid_find(t, NESTED_SVM_LEAF, 0)))
 			e->ecx &= ~(1u << NESTED_SVM_BIT);
-		if ((e = nv_cpuid_leaf(t, NESTED_SVM_INFO_LEAF)))
+		if ((e = cpuid_find(t, NESTED_SVM_INFO_LEAF, 0)))
 			e->eax = e->ebx = e->ecx = e->edx = 0;
-	} else if ((e = nv_cpuid_leaf(t, NESTED_VMX_LEAF))) {
+	} else if ((e = cpuid_find(t, NESTED_VMX_LEAF, 0))) {
 		e->ecx &= ~(1u << NESTED_VMX_BIT);
 	}
 	if (exposed)
@@ -293,9 +251,9 @@ int nested_cpuid_apply(struct cpuid_table *t, enum nested_mode mode, const struc
 
 /* ---- MSRs ---- */
 
-size_t nested_msr_policy(enum nested_vendor v, bool exposed, struct nested_msr *out, size_t cap)
+size_t nested_msr_policy(enum cpu_vendor v, bool exposed, struct nested_msr *out, size_t cap)
 {
-	if (v != NESTED_VENDOR_INTEL || !exposed)
+	if (v != VENDOR_INTEL || !exposed)
 		return 0;
 	if (cap >= 1)
 		out[0] = (struct nested_msr){ NESTED_MSR_IA32_FEATURE_CONTROL,

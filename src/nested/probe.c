@@ -28,24 +28,20 @@ _Static_assert(sizeof(struct cpuid_entry) == sizeof(struct kvm_cpuid_entry2),
 static void host_cpuid(struct cpuid_entry e[HOST_LEAVES], struct cpuid_table *t)
 {
 	static const uint32_t leaves[HOST_LEAVES] = { 0, 1, 0x40000000, 0x80000000, 0x80000001 };
+	uint32_t max_ext = 0, r[4];
+
 	memset(e, 0, HOST_LEAVES * sizeof(*e));
 	t->e = e;
 	t->n = 0;
-#if defined(__x86_64__) || defined(__i386__)
-	uint32_t max_ext = 0;
 	for (size_t i = 0; i < HOST_LEAVES; i++) {
-		uint32_t a, b, c, d;
 		if (leaves[i] == 0x80000001 && max_ext < 0x80000001)
 			continue;
-		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaves[i]), "c"(0));
+		cpuid_host(leaves[i], 0, r);
 		if (leaves[i] == 0x80000000)
-			max_ext = a;
-		e[t->n++] = (struct cpuid_entry){ .function = leaves[i], .eax = a, .ebx = b, .ecx = c,
-			.edx = d };
+			max_ext = r[0];
+		e[t->n++] = (struct cpuid_entry){ .function = leaves[i], .eax = r[0], .ebx = r[1],
+			.ecx = r[2], .edx = r[3] };
 	}
-#else
-	(void)leaves;
-#endif
 }
 
 static const char *env_or(const char *given, const char *env, const char *dflt)
@@ -166,7 +162,7 @@ static enum nested_tristate kvm_offers_virt(int fd)
 		c->nent = nent;
 		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			struct cpuid_table t = { (struct cpuid_entry *)c->entries, c->nent };
-			if (nested_vendor_of(&t, NULL) != NESTED_VENDOR_UNKNOWN)
+			if (cpuid_vendor(&t, NULL) != VENDOR_UNKNOWN)
 				r = nested_cpuid_has_virt(&t) ? NESTED_YES : NESTED_NO;
 			free(c);
 			return r;
@@ -212,10 +208,10 @@ static void probe_cpu(struct probe *p, const struct nested_probe_opts *o)
 
 	if (t == &own)
 		host_cpuid(ent, &own);
-	h->vendor = nested_vendor_of(t, h->vendor_id);
-	if ((e = nv_cpuid_leaf(t, 1)))
+	h->vendor = cpuid_vendor(t, h->vendor_id);
+	if ((e = cpuid_find(t, 1, 0)))
 		h->is_vm = (e->ecx >> NESTED_HYPERVISOR_BIT) & 1 ? NESTED_YES : NESTED_NO;
-	if (h->is_vm == NESTED_YES && (e = nv_cpuid_leaf(t, 0x40000000))) {
+	if (h->is_vm == NESTED_YES && (e = cpuid_find(t, 0x40000000, 0))) {
 		memcpy(h->hypervisor_id, &e->ebx, 4);
 		memcpy(h->hypervisor_id + 4, &e->ecx, 4);
 		memcpy(h->hypervisor_id + 8, &e->edx, 4);
@@ -227,11 +223,11 @@ static void probe_cpu(struct probe *p, const struct nested_probe_opts *o)
 	for (int i = 0; i < 12; i++)
 		if (h->vendor_id[i] && (h->vendor_id[i] < 0x20 || h->vendor_id[i] > 0x7e))
 			h->vendor_id[i] = '?';
-	if (h->vendor != NESTED_VENDOR_UNKNOWN)
+	if (h->vendor != VENDOR_UNKNOWN)
 		h->cpu_virt = nested_cpuid_has_virt(t) ? NESTED_YES : NESTED_NO;
 
 	const char *virt = nested_virt_name(h->vendor);
-	if (h->vendor == NESTED_VENDOR_UNKNOWN)
+	if (h->vendor == VENDOR_UNKNOWN)
 		add(p, "cpu-vendor", NESTED_CHECK_FAIL, "none: nestvmm needs an Intel, AMD or Hygon CPU",
 			"CPU vendor \"%s\" is neither Intel nor AMD/Hygon: nestvmm can only expose VMX "
 			"or SVM", h->vendor_id);
@@ -358,18 +354,18 @@ static void probe_module(struct probe *p, const struct nested_probe_opts *o)
 		return;
 	}
 	add(p, "kvm-module", NESTED_CHECK_OK, NULL, "%s is loaded", m);
-	h->tdp = read_param(sys, m, h->vendor == NESTED_VENDOR_INTEL ? "ept" : "npt", path,
+	h->tdp = read_param(sys, m, h->vendor == VENDOR_INTEL ? "ept" : "npt", path,
 		sizeof(path), &err);
 	h->nested_param = read_param(sys, m, "nested", path, sizeof(path), &err);
 	if (h->nested_param == NESTED_YES) {
 		add(p, "nested-param", NESTED_CHECK_OK, NULL, "%s is loaded with nested=%s", m,
-			h->vendor == NESTED_VENDOR_INTEL ? "Y" : "1");
+			h->vendor == VENDOR_INTEL ? "Y" : "1");
 	} else if (h->nested_param == NESTED_NO) {
 		snprintf(fix, sizeof(fix), "modprobe -r %s && modprobe %s nested=1   "
 			"(with every VM stopped)\necho 'options %s nested=1' > "
 			"/etc/modprobe.d/kvm-nested.conf   (keeps it across reboots)", m, m, m);
 		add(p, "nested-param", NESTED_CHECK_FAIL, fix, "%s is loaded with nested=%s: KVM "
-			"gives no guest %s", m, h->vendor == NESTED_VENDOR_INTEL ? "N" : "0",
+			"gives no guest %s", m, h->vendor == VENDOR_INTEL ? "N" : "0",
 			nested_virt_name(h->vendor));
 	} else {
 		add(p, "nested-param", NESTED_CHECK_WARN, NULL, "cannot read %s: %s", path,
@@ -409,7 +405,7 @@ static void report_kvm_caps(struct probe *p)
 				"state: Intel since Linux 4.19, AMD since 5.10)", "no KVM_CAP_NESTED_STATE: "
 				"snapshot, save and migration are refused while nested guests run");
 	}
-	const char *tdp = h->vendor == NESTED_VENDOR_INTEL ? "ept" : "npt";
+	const char *tdp = h->vendor == VENDOR_INTEL ? "ept" : "npt";
 	const char *m = nested_kvm_module(h->vendor);
 	if (h->backend == NESTED_BACKEND_PVM) {
 		add(p, "ept-npt", NESTED_CHECK_SKIP, NULL, "not checked: KVM is kvm_pvm");
@@ -417,11 +413,11 @@ static void report_kvm_caps(struct probe *p)
 		add(p, "ept-npt", NESTED_CHECK_SKIP, NULL, "not checked: no KVM module");
 	} else if (h->tdp == NESTED_YES) {
 		add(p, "ept-npt", NESTED_CHECK_OK, NULL, "%s %s=%s: nested guests get hardware "
-			"two-level paging", m, tdp, h->vendor == NESTED_VENDOR_INTEL ? "Y" : "1");
+			"two-level paging", m, tdp, h->vendor == VENDOR_INTEL ? "Y" : "1");
 	} else if (h->tdp == NESTED_NO) {
 		snprintf(fix, sizeof(fix), "modprobe -r %s && modprobe %s %s=1 nested=1", m, m, tdp);
 		add(p, "ept-npt", NESTED_CHECK_WARN, fix, "%s %s=%s: nested guests run on shadow "
-			"paging, which is much slower", m, tdp, h->vendor == NESTED_VENDOR_INTEL ? "N" :
+			"paging, which is much slower", m, tdp, h->vendor == VENDOR_INTEL ? "N" :
 			"0");
 	} else {
 		add(p, "ept-npt", NESTED_CHECK_WARN, NULL, "cannot read the %s parameter of %s",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The MAC spoofing rule of virtio-net: pure functions (include/mac_policy.h). */
+/* The MAC spoofing rule of virtio-net: pure functions (include/net/mac_policy.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Tap backend (include/tap.h): TUNSETIFF with IFF_TAP | IFF_NO_PI |
+ * Tap backend (include/net/tap.h): TUNSETIFF with IFF_TAP | IFF_NO_PI |
  * IFF_VNET_HDR on /dev/net/tun, a 12-byte vnet header, offload probing,
  * bridge attach through SIOCBRADDIF, IFF_UP through SIOCSIFFLAGS.
  */

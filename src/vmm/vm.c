@@ -175,12 +175,6 @@ static void small_thread_stacks(void)
 	pthread_attr_destroy(&a);
 }
 
-/* The host's CPUID leaf (subleaf 0): eax, ebx, ecx, edx. */
-static void host_cpuid(uint32_t leaf, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
 static int load_cpuid(struct vm *vm, char **err)
 {
 	struct kvm_cpuid2 *c;
@@ -205,10 +199,10 @@ static int load_cpuid(struct vm *vm, char **err)
 	free(c);
 	char brand[49] = "";
 	uint32_t r4[4];
-	host_cpuid(0x80000000, r4);
+	cpuid_host(0x80000000, 0, r4);
 	if (r4[0] >= 0x80000004)
 		for (unsigned i = 0; i < 3; i++) {
-			host_cpuid(0x80000002 + i, r4);
+			cpuid_host(0x80000002 + i, 0, r4);
 			memcpy(brand + 16 * i, r4, 16);
 		}
 	cpuid_add_emulated(vm->cpuid, ioctl(vm->kvm.fd, KVM_CHECK_EXTENSION,

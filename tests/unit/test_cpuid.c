@@ -26,7 +26,7 @@ static void test_topology(void **state)
 	struct cpuid_entry t[sizeof(table) / sizeof(table[0])];
 	memcpy(t, table, sizeof(t));
 	struct cpuid_table tab = { t, sizeof(t) / sizeof(t[0]) };
-	assert_int_equal(cpuid_vendor(&tab), VENDOR_AMD);
+	assert_int_equal(cpuid_vendor(&tab, NULL), VENDOR_AMD);
 	cpuid_set_topology(&tab, 3, 4);
 	struct cpuid_entry *e = cpuid_find(&tab, 1, 0);
 	assert_int_equal(e->ebx >> 24, 3);          /* initial APIC id */

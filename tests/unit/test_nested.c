@@ -62,7 +62,7 @@ static bool leaf_zero(const struct table *x, uint32_t leaf)
 	return !e || (!e->eax && !e->ebx && !e->ecx && !e->edx);
 }
 
-static void host_with(struct nested_host *h, enum nested_vendor v, enum nested_tristate param)
+static void host_with(struct nested_host *h, enum cpu_vendor v, enum nested_tristate param)
 {
 	nested_host_init(h);
 	h->vendor = v;
@@ -82,57 +82,39 @@ static void test_vendor(void **state)
 	char id[13];
 
 	LOAD(&x, cpuid_intel_xeon_6248);
-	assert_int_equal(nested_vendor_of(&x.t, id), NESTED_VENDOR_INTEL);
+	assert_int_equal(cpuid_vendor(&x.t, id), VENDOR_INTEL);
 	assert_string_equal(id, "GenuineIntel");
-	assert_int_equal(cpuid_vendor(&x.t), VENDOR_INTEL);
 	LOAD(&x, cpuid_amd_epyc_7763);
-	assert_int_equal(nested_vendor_of(&x.t, id), NESTED_VENDOR_AMD);
+	assert_int_equal(cpuid_vendor(&x.t, id), VENDOR_AMD);
 	assert_string_equal(id, "AuthenticAMD");
 	LOAD(&x, cpuid_hygon_c86_7285);
-	assert_int_equal(nested_vendor_of(&x.t, id), NESTED_VENDOR_HYGON);
+	assert_int_equal(cpuid_vendor(&x.t, id), VENDOR_HYGON);
 	assert_string_equal(id, "HygonGenuine");
-	assert_int_equal(cpuid_vendor(&x.t), VENDOR_AMD); /* the VMM core's view */
 	LOAD(&x, cpuid_centaur);
-	assert_int_equal(nested_vendor_of(&x.t, id), NESTED_VENDOR_UNKNOWN);
+	assert_int_equal(cpuid_vendor(&x.t, id), VENDOR_UNKNOWN);
 	assert_string_equal(id, "CentaurHauls");
 	LOAD(&x, cpuid_amd_zen5_bhyve_host);
-	assert_int_equal(nested_vendor_of(&x.t, NULL), NESTED_VENDOR_AMD);
-
-	/* It agrees with the VMM core's cpuid_vendor(), which folds Hygon into AMD. */
-	static const struct { const struct cpuid_entry *e; size_t n; } all[] = {
-		{ cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248) },
-		{ cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763) },
-		{ cpuid_hygon_c86_7285, ARRAY_SIZE(cpuid_hygon_c86_7285) },
-		{ cpuid_centaur, ARRAY_SIZE(cpuid_centaur) },
-		{ cpuid_amd_zen5_bhyve_host, ARRAY_SIZE(cpuid_amd_zen5_bhyve_host) },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
-		load_table(&x, all[i].e, all[i].n);
-		static const enum cpu_vendor core[] = { [NESTED_VENDOR_UNKNOWN] = VENDOR_OTHER,
-			[NESTED_VENDOR_INTEL] = VENDOR_INTEL, [NESTED_VENDOR_AMD] = VENDOR_AMD,
-			[NESTED_VENDOR_HYGON] = VENDOR_AMD };
-		assert_int_equal(core[nested_vendor_of(&x.t, NULL)], cpuid_vendor(&x.t));
-	}
+	assert_int_equal(cpuid_vendor(&x.t, NULL), VENDOR_AMD);
 
 	struct cpuid_table empty = { NULL, 0 };
-	assert_int_equal(nested_vendor_of(&empty, id), NESTED_VENDOR_UNKNOWN);
+	assert_int_equal(cpuid_vendor(&empty, id), VENDOR_UNKNOWN);
 	assert_string_equal(id, "");
 
-	assert_int_equal(nested_vendor_from_id("GenuineIntel"), NESTED_VENDOR_INTEL);
-	assert_int_equal(nested_vendor_from_id("AuthenticAMD"), NESTED_VENDOR_AMD);
-	assert_int_equal(nested_vendor_from_id("HygonGenuine"), NESTED_VENDOR_HYGON);
-	assert_int_equal(nested_vendor_from_id("GenuineIotel"), NESTED_VENDOR_UNKNOWN);
-	assert_int_equal(nested_vendor_from_id("  Shanghai  "), NESTED_VENDOR_UNKNOWN);
+	assert_int_equal(cpuid_vendor_from_id("GenuineIntel"), VENDOR_INTEL);
+	assert_int_equal(cpuid_vendor_from_id("AuthenticAMD"), VENDOR_AMD);
+	assert_int_equal(cpuid_vendor_from_id("HygonGenuine"), VENDOR_HYGON);
+	assert_int_equal(cpuid_vendor_from_id("GenuineIotel"), VENDOR_UNKNOWN);
+	assert_int_equal(cpuid_vendor_from_id("  Shanghai  "), VENDOR_UNKNOWN);
 
-	assert_string_equal(nested_vendor_name(NESTED_VENDOR_HYGON), "Hygon");
-	assert_string_equal(nested_vendor_name(NESTED_VENDOR_UNKNOWN), "unknown");
-	assert_string_equal(nested_virt_name(NESTED_VENDOR_INTEL), "VMX");
-	assert_string_equal(nested_virt_name(NESTED_VENDOR_AMD), "SVM");
-	assert_string_equal(nested_virt_name(NESTED_VENDOR_HYGON), "SVM");
-	assert_null(nested_virt_name(NESTED_VENDOR_UNKNOWN));
-	assert_string_equal(nested_kvm_module(NESTED_VENDOR_INTEL), "kvm_intel");
-	assert_string_equal(nested_kvm_module(NESTED_VENDOR_HYGON), "kvm_amd");
-	assert_null(nested_kvm_module(NESTED_VENDOR_UNKNOWN));
+	assert_string_equal(nested_vendor_name(VENDOR_HYGON), "Hygon");
+	assert_string_equal(nested_vendor_name(VENDOR_UNKNOWN), "unknown");
+	assert_string_equal(nested_virt_name(VENDOR_INTEL), "VMX");
+	assert_string_equal(nested_virt_name(VENDOR_AMD), "SVM");
+	assert_string_equal(nested_virt_name(VENDOR_HYGON), "SVM");
+	assert_null(nested_virt_name(VENDOR_UNKNOWN));
+	assert_string_equal(nested_kvm_module(VENDOR_INTEL), "kvm_intel");
+	assert_string_equal(nested_kvm_module(VENDOR_HYGON), "kvm_amd");
+	assert_null(nested_kvm_module(VENDOR_UNKNOWN));
 }
 
 static void test_has_virt(void **state)
@@ -165,7 +147,7 @@ enum cap { CAP_NESTED, CAP_NO_NESTED, CAP_TABLE_ONLY, CAP_PARAM_OFF_BUT_BIT };
 struct policy_case {
 	const struct cpuid_entry *tab;
 	size_t n;
-	enum nested_vendor vendor;
+	enum cpu_vendor vendor;
 };
 
 /* Checks that every entry but the VMX/SVM bits and leaf 0x8000000A is unchanged. */
@@ -191,7 +173,7 @@ static void run_case(const struct policy_case *pc, enum cap cap, enum nested_mod
 	const struct nested_host *hp = &h;
 	struct diag d;
 	bool exposed = !(mode == NESTED_OFF); /* must be overwritten */
-	bool amd = pc->vendor != NESTED_VENDOR_INTEL;
+	bool amd = pc->vendor != VENDOR_INTEL;
 	uint32_t leaf = amd ? 0x80000001 : 1, bitm = amd ? 1u << 2 : 1u << 5;
 
 	load_table(&orig, pc->tab, pc->n);
@@ -250,9 +232,9 @@ static void run_case(const struct policy_case *pc, enum cap cap, enum nested_mod
 static void test_policy_matrix(void **state)
 {
 	const struct policy_case cases[] = {
-		{ cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248), NESTED_VENDOR_INTEL },
-		{ cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763), NESTED_VENDOR_AMD },
-		{ cpuid_hygon_c86_7285, ARRAY_SIZE(cpuid_hygon_c86_7285), NESTED_VENDOR_HYGON },
+		{ cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248), VENDOR_INTEL },
+		{ cpuid_amd_epyc_7763, ARRAY_SIZE(cpuid_amd_epyc_7763), VENDOR_AMD },
+		{ cpuid_hygon_c86_7285, ARRAY_SIZE(cpuid_hygon_c86_7285), VENDOR_HYGON },
 	};
 	for (size_t c = 0; c < ARRAY_SIZE(cases); c++)
 		for (int cap = CAP_NESTED; cap <= CAP_PARAM_OFF_BUT_BIT; cap++)
@@ -270,7 +252,7 @@ static void test_policy_messages(void **state)
 	/* AMD, kvm_amd nested=0: the example of the issue, word for word. */
 	LOAD(&x, cpuid_amd_epyc_7763);
 	as_nested_off(&x);
-	host_with(&h, NESTED_VENDOR_AMD, NESTED_NO);
+	host_with(&h, VENDOR_AMD, NESTED_NO);
 	diag_init(&d);
 	assert_int_equal(nested_cpuid_apply(&x.t, NESTED_ON, &h, &d, &exposed), -ENOTSUP);
 	assert_int_equal(d.n, 1);
@@ -283,7 +265,7 @@ static void test_policy_messages(void **state)
 	/* Intel, kvm_intel nested=N. */
 	LOAD(&x, cpuid_intel_xeon_6248);
 	as_nested_off(&x);
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_NO);
+	host_with(&h, VENDOR_INTEL, NESTED_NO);
 	diag_init(&d);
 	assert_int_equal(nested_cpuid_apply(&x.t, NESTED_ON, &h, &d, &exposed), -ENOTSUP);
 	assert_string_equal(d.msgs[0], "nested = \"on\": CPUID leaf 0x1 ECX bit 5 (VMX) is not "
@@ -312,7 +294,7 @@ static void test_policy_messages(void **state)
 	/* A host whose CPU lacks SVM because it is a VM itself. */
 	LOAD(&x, cpuid_amd_epyc_7763);
 	as_nested_off(&x);
-	host_with(&h, NESTED_VENDOR_AMD, NESTED_UNKNOWN);
+	host_with(&h, VENDOR_AMD, NESTED_UNKNOWN);
 	h.cpu_virt = NESTED_NO;
 	h.is_vm = NESTED_YES;
 	diag_init(&d);
@@ -351,28 +333,28 @@ static void test_explain(void **state)
 	struct nested_host h;
 	char buf[1024];
 
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.kvm_ok = NESTED_NO;
 	h.kvm_errno = ENOENT;
-	nested_explain(&h, NESTED_VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
+	nested_explain(&h, VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "/dev/kvm is not usable: No such file or directory (fix: load "
 		"the KVM module: modprobe kvm_intel"));
 	assert_non_null(strstr(buf, "Intel VT-x"));
 	h.kvm_errno = EACCES;
-	nested_explain(&h, NESTED_VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
+	nested_explain(&h, VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "kvm group"));
-	host_with(&h, NESTED_VENDOR_AMD, NESTED_YES);
+	host_with(&h, VENDOR_AMD, NESTED_YES);
 	h.module_loaded = NESTED_NO;
-	nested_explain(&h, NESTED_VENDOR_AMD, NESTED_UNKNOWN, buf, sizeof(buf));
+	nested_explain(&h, VENDOR_AMD, NESTED_UNKNOWN, buf, sizeof(buf));
 	assert_string_equal(buf, "kvm_amd is not loaded (fix: modprobe kvm_amd nested=1)");
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.cpu_virt = NESTED_NO;
 	h.is_vm = NESTED_NO;
-	nested_explain(&h, NESTED_VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
+	nested_explain(&h, VENDOR_INTEL, NESTED_UNKNOWN, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "the host CPU does not have VMX (fix: enable Intel VT-x"));
 	/* A short buffer is cut, never overrun. */
 	char small[8];
-	nested_explain(&h, NESTED_VENDOR_INTEL, NESTED_UNKNOWN, small, sizeof(small));
+	nested_explain(&h, VENDOR_INTEL, NESTED_UNKNOWN, small, sizeof(small));
 	assert_int_equal(strlen(small), 7);
 }
 
@@ -382,22 +364,22 @@ static void test_can_nest(void **state)
 
 	nested_host_init(&h);
 	assert_false(nested_host_can_nest(&h)); /* unknown vendor */
-	h.vendor = NESTED_VENDOR_AMD;
+	h.vendor = VENDOR_AMD;
 	assert_true(nested_host_can_nest(&h)); /* nothing known against it */
-	host_with(&h, NESTED_VENDOR_AMD, NESTED_YES);
+	host_with(&h, VENDOR_AMD, NESTED_YES);
 	assert_true(nested_host_can_nest(&h));
 	h.nested_param = NESTED_NO;
 	assert_false(nested_host_can_nest(&h));
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.kvm_ok = NESTED_NO;
 	assert_false(nested_host_can_nest(&h));
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.kvm_cpuid_virt = NESTED_NO;
 	assert_false(nested_host_can_nest(&h));
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.cpu_virt = NESTED_NO;
 	assert_false(nested_host_can_nest(&h));
-	host_with(&h, NESTED_VENDOR_INTEL, NESTED_YES);
+	host_with(&h, VENDOR_INTEL, NESTED_YES);
 	h.module_loaded = NESTED_NO;
 	assert_false(nested_host_can_nest(&h));
 }
@@ -406,14 +388,14 @@ static void test_msrs_and_ops(void **state)
 {
 	struct nested_msr m[2] = { { 0, 0 }, { 0, 0 } };
 
-	assert_int_equal(nested_msr_policy(NESTED_VENDOR_INTEL, true, m, 2), 1);
+	assert_int_equal(nested_msr_policy(VENDOR_INTEL, true, m, 2), 1);
 	assert_int_equal(m[0].index, 0x3a);
 	assert_int_equal(m[0].value, 0x5); /* locked, VMXON outside SMX */
-	assert_int_equal(nested_msr_policy(NESTED_VENDOR_INTEL, false, m, 2), 0);
-	assert_int_equal(nested_msr_policy(NESTED_VENDOR_AMD, true, m, 2), 0);
-	assert_int_equal(nested_msr_policy(NESTED_VENDOR_HYGON, true, m, 2), 0);
+	assert_int_equal(nested_msr_policy(VENDOR_INTEL, false, m, 2), 0);
+	assert_int_equal(nested_msr_policy(VENDOR_AMD, true, m, 2), 0);
+	assert_int_equal(nested_msr_policy(VENDOR_HYGON, true, m, 2), 0);
 	m[0].index = 0;
-	assert_int_equal(nested_msr_policy(NESTED_VENDOR_INTEL, true, m, 0), 1);
+	assert_int_equal(nested_msr_policy(VENDOR_INTEL, true, m, 0), 1);
 	assert_int_equal(m[0].index, 0); /* cap 0: counted, not written */
 
 	for (int op = NESTED_OP_MEMORY_RESIZE; op <= NESTED_OP_MIGRATE; op++)
@@ -474,7 +456,7 @@ static void test_rules(void **state)
 	/* auto: decided by the host. */
 	struct nested_host h;
 	cfg.nested = NESTED_AUTO;
-	host_with(&h, NESTED_VENDOR_AMD, NESTED_YES);
+	host_with(&h, VENDOR_AMD, NESTED_YES);
 	diag_init(&d);
 	assert_true(nested_exposes(&cfg, &h));
 	assert_int_equal(nested_rules_check_host(&cfg, &h, &d), -EINVAL);
@@ -617,7 +599,7 @@ static void test_probe_amd_no_kvm(void **state)
 	assert_int_equal(c.n, ARRAY_SIZE(check_order));
 	for (size_t i = 0; i < c.n; i++)
 		assert_string_equal(c.v[i].id, check_order[i]);
-	assert_int_equal(h.vendor, NESTED_VENDOR_AMD);
+	assert_int_equal(h.vendor, VENDOR_AMD);
 	assert_string_equal(h.vendor_id, "AuthenticAMD");
 	assert_int_equal(h.cpu_virt, NESTED_YES);
 	assert_int_equal(h.is_vm, NESTED_NO);
@@ -688,7 +670,7 @@ static void test_probe_intel(void **state)
 	/* kvm_intel's bools read Y/N. */
 	fake_init(&f, "kvm_intel", "Y\n", "N\n", 64ULL * 1024 * 1024);
 	probe(&f, cpuid_intel_xeon_6248, ARRAY_SIZE(cpuid_intel_xeon_6248), &h, &c);
-	assert_int_equal(h.vendor, NESTED_VENDOR_INTEL);
+	assert_int_equal(h.vendor, VENDOR_INTEL);
 	assert_int_equal(h.nested_param, NESTED_YES);
 	assert_int_equal(h.tdp, NESTED_NO);
 	assert_string_equal(find_check(&c, "nested-param")->detail, "kvm_intel is loaded with nested=Y");

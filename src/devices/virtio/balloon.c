@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* virtio-balloon (virtio 1.2, 5.5): see include/virtio_balloon.h. */
+/* virtio-balloon (virtio 1.2, 5.5): see include/devices/virtio_balloon.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

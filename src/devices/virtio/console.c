@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* virtio-console, port 0 only (virtio 1.2, 5.3): see include/virtio_console.h. */
+/* virtio-console, port 0 only (virtio 1.2, 5.3): see include/devices/virtio_console.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 /*
  * virtio-net (virtio 1.2, 5.1) over a frame backend: one queue pair, MAC
  * policy both ways, mergeable receive buffers, offloads passed through in
- * the vnet header. See include/virtio_net.h.
+ * the vnet header. See include/devices/virtio_net.h.
  */
 #include <errno.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers of the `vmm` command line (src/vmm/cli*.c). */
+/* Helpers of the `vmm` command line (src/cli/cli*.c). */
 #ifndef NV_CLI_H
 #define NV_CLI_H
 
@@ -9,5 +9,8 @@
 int cli_parse_disk(struct vm_config *cfg, const char *arg, struct diag *d);
 /* --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]: appends a NIC. */
 int cli_parse_net(struct vm_config *cfg, const char *arg, struct diag *d);
+
+/* `vmm nested status|enable ...` (cli_nested.c); argv[0] is "nested". Returns the exit status. */
+int vmm_nested_main(int argc, char **argv);
 
 #endif

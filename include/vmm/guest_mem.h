@@ -28,7 +28,7 @@ void guest_mem_free(struct guest_mem *m);
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 struct gmem;
-/* The accessor devices use (include/virtqueue.h) over this RAM. */
+/* The accessor devices use (include/devices/virtqueue.h) over this RAM. */
 void guest_mem_accessor(struct guest_mem *m, struct gmem *g);
 
 #endif

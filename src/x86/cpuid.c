@@ -16,21 +16,43 @@ struct cpuid_entry *cpuid_find(const struct cpuid_table *t, uint32_t function, u
 	return NULL;
 }
 
-enum cpu_vendor cpuid_vendor(const struct cpuid_table *t)
+enum cpu_vendor cpuid_vendor_from_id(const char id[12])
+{
+	if (!memcmp(id, "GenuineIntel", 12))
+		return VENDOR_INTEL;
+	if (!memcmp(id, "AuthenticAMD", 12))
+		return VENDOR_AMD;
+	if (!memcmp(id, "HygonGenuine", 12))
+		return VENDOR_HYGON;
+	return VENDOR_UNKNOWN;
+}
+
+enum cpu_vendor cpuid_vendor(const struct cpuid_table *t, char *id)
 {
 	const struct cpuid_entry *e = cpuid_find(t, 0, 0);
-	if (!e)
-		return VENDOR_OTHER;
-	char v[13];
-	memcpy(v, &e->ebx, 4);
-	memcpy(v + 4, &e->edx, 4);
-	memcpy(v + 8, &e->ecx, 4);
-	v[12] = 0;
-	if (!strcmp(v, "GenuineIntel"))
-		return VENDOR_INTEL;
-	if (!strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine"))
-		return VENDOR_AMD;
-	return VENDOR_OTHER;
+	char v[13] = "";
+
+	if (e) {
+		memcpy(v, &e->ebx, 4);
+		memcpy(v + 4, &e->edx, 4);
+		memcpy(v + 8, &e->ecx, 4);
+		v[12] = 0;
+	}
+	if (id)
+		memcpy(id, v, sizeof(v));
+	return e ? cpuid_vendor_from_id(v) : VENDOR_UNKNOWN;
+}
+
+void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+		: "a"(leaf), "c"(subleaf));
+#else
+	(void)leaf;
+	(void)subleaf;
+	r[0] = r[1] = r[2] = r[3] = 0;
+#endif
 }
 
 static unsigned order(unsigned n)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The vmm command line entry points (src/vmm/cli.c and friends). */
+/* The vmm command line entry points (src/cli/cli.c and friends). */
 #ifndef NV_VMM_H
 #define NV_VMM_H
 

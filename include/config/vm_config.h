@@ -42,7 +42,7 @@
  *
  * Relative paths (kernel, initrd, console path, api socket, disk path) are
  * resolved against the directory of the TOML file (vm_config_load_buffer: the
- * current directory) and stored absolute. The TOML reader is include/toml.h.
+ * current directory) and stored absolute. The TOML reader is include/config/toml.h.
  */
 #ifndef NV_VM_CONFIG_H
 #define NV_VM_CONFIG_H

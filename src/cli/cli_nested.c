@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * `vmm nested status [--json] [CONFIG]` and `vmm nested enable CONFIG ...`:
- * the nested layer (include/nested.h) on the command line. Output formats and
+ * the nested layer (include/nested/nested.h) on the command line. Output formats and
  * exit codes: docs/nested.md.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cli.h"
 #include "nested.h"
 #include "vm.h"
 #include "vm_config.h"

@@ -15,7 +15,7 @@
  *  - enable (src/nested/enable.c): rewrites a VM's TOML file so that every
  *    rule holds, keeping everything else byte for byte.
  *
- * The `vmm nested` command line (src/vmm/cli_nested.c) ties them together;
+ * The `vmm nested` command line (src/cli/cli_nested.c) ties them together;
  * docs/nested.md documents its output.
  */
 #ifndef NV_NESTED_H
@@ -37,29 +37,14 @@
 #define NESTED_SVM_INFO_LEAF 0x8000000au /* SVM revision, ASIDs, SVM features */
 #define NESTED_HYPERVISOR_BIT 31u /* CPUID.1:ECX: running under a hypervisor */
 
-/* ---- vendors ---- */
+/* ---- vendors (enum cpu_vendor and cpuid_vendor() of include/x86/cpuid.h) ---- */
 
-enum nested_vendor {
-	NESTED_VENDOR_UNKNOWN = 0,
-	NESTED_VENDOR_INTEL, /* GenuineIntel: VMX, kvm_intel */
-	NESTED_VENDOR_AMD,   /* AuthenticAMD: SVM, kvm_amd */
-	NESTED_VENDOR_HYGON, /* HygonGenuine: an AMD Zen derivative, SVM, kvm_amd */
-};
-
-/* From the 12 bytes of leaf 0's EBX, EDX, ECX (no NUL needed). */
-enum nested_vendor nested_vendor_from_id(const char id[12]);
-/*
- * From leaf 0 of t; agrees with cpuid_vendor() of the vmm layer, which folds
- * Hygon into AMD (the nested layer does not call up into src/vmm). id (13
- * bytes, may be NULL) receives the vendor string, "" without leaf 0.
- */
-enum nested_vendor nested_vendor_of(const struct cpuid_table *t, char *id);
 /* "Intel", "AMD", "Hygon", "unknown". */
-const char *nested_vendor_name(enum nested_vendor v);
+const char *nested_vendor_name(enum cpu_vendor v);
 /* "VMX" (Intel), "SVM" (AMD, Hygon), NULL (unknown). */
-const char *nested_virt_name(enum nested_vendor v);
+const char *nested_virt_name(enum cpu_vendor v);
 /* "kvm_intel", "kvm_amd", NULL. */
-const char *nested_kvm_module(enum nested_vendor v);
+const char *nested_kvm_module(enum cpu_vendor v);
 
 /* ---- what the host offers ---- */
 
@@ -92,7 +77,7 @@ const char *nested_backend_name(enum nested_backend b);
 const char *nested_pvm_explanation(void);
 
 struct nested_host {
-	enum nested_vendor vendor;
+	enum cpu_vendor vendor;
 	char vendor_id[13];                 /* "GenuineIntel"; "" when unknown */
 	enum nested_tristate cpu_virt;      /* the host CPU's own CPUID has VMX/SVM */
 	enum nested_tristate is_vm;         /* host CPUID.1:ECX[31]: the host is itself a VM */
@@ -130,7 +115,7 @@ bool nested_host_can_nest(const struct nested_host *h);
  * table (NESTED_UNKNOWN: use h->kvm_cpuid_virt). h may be NULL. Writes at
  * most cap bytes (NUL included) and returns buf.
  */
-char *nested_explain(const struct nested_host *h, enum nested_vendor v,
+char *nested_explain(const struct nested_host *h, enum cpu_vendor v,
 	enum nested_tristate table_has_bit, char *buf, size_t cap);
 
 /* ---- the CPUID/MSR policy ---- */
@@ -179,7 +164,7 @@ struct nested_msr {
  * AMD needs none (KVM's VM_CR leaves SVM enabled). Returns the number of
  * entries (at most cap are written; never more than 1 today).
  */
-size_t nested_msr_policy(enum nested_vendor v, bool exposed, struct nested_msr *out, size_t cap);
+size_t nested_msr_policy(enum cpu_vendor v, bool exposed, struct nested_msr *out, size_t cap);
 
 /*
  * Operations that cannot coexist with a running nested guest. Returns NULL
@@ -303,10 +288,5 @@ struct nested_enable_result {
 int nested_enable_rewrite(const char *name, const char *src, size_t len,
 	const struct nested_enable_opts *o, struct nested_enable_result *r, struct diag *d);
 void nested_enable_result_free(struct nested_enable_result *r); /* r may be NULL */
-
-/* ---- the command line (src/vmm/cli_nested.c, the vmm layer) ---- */
-
-/* `vmm nested status|enable ...`; argv[0] is "nested". Returns the exit status. */
-int vmm_nested_main(int argc, char **argv);
 
 #endif

@@ -25,10 +25,21 @@ struct cpuid_table {
 	size_t n;
 };
 
-enum cpu_vendor { VENDOR_OTHER = 0, VENDOR_INTEL, VENDOR_AMD };
+enum cpu_vendor {
+	VENDOR_UNKNOWN = 0,
+	VENDOR_INTEL, /* GenuineIntel: VMX, kvm_intel */
+	VENDOR_AMD,   /* AuthenticAMD: SVM, kvm_amd */
+	VENDOR_HYGON, /* HygonGenuine: an AMD Zen derivative, SVM, kvm_amd */
+};
 
+/* Leaf function, subleaf index (ignored where the leaf has none) of t; NULL if absent. */
 struct cpuid_entry *cpuid_find(const struct cpuid_table *t, uint32_t function, uint32_t index);
-enum cpu_vendor cpuid_vendor(const struct cpuid_table *t);
+/* From the 12 bytes of leaf 0's EBX, EDX, ECX (no NUL needed). */
+enum cpu_vendor cpuid_vendor_from_id(const char id[12]);
+/* From leaf 0 of t; id (13 bytes, may be NULL) receives the vendor string, "" without leaf 0. */
+enum cpu_vendor cpuid_vendor(const struct cpuid_table *t, char *id);
+/* The host CPU's own CPUID leaf/subleaf: r = eax, ebx, ecx, edx (zeros off x86). */
+void cpuid_host(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
 
 /*
  * Patches t in place for vCPU apic_id of ncpus (one socket, ncpus cores, one
