@@ -5,7 +5,7 @@
 
 #include "vm_config.h"
 
-/* --disk PATH[,ro][,cache=writeback|unsafe][,serial=ID]: appends a disk. */
+/* --disk PATH[,ro][,cache=writeback|unsafe][,format=raw][,serial=ID]: appends a disk. */
 int cli_parse_disk(struct vm_config *cfg, const char *arg, struct diag *d);
 /* --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]: appends a NIC. */
 int cli_parse_net(struct vm_config *cfg, const char *arg, struct diag *d);

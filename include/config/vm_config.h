@@ -32,8 +32,10 @@
  *   socket = "path/to/vmm.sock"
  *
  *   [[disk]]   path (required), readonly = false, cache = "writeback" | "unsafe",
+ *              format = "raw" (the only one so far; never probed),
  *              serial = "..." (at most 20 printable ASCII characters); at most VM_MAX_DISKS
- *   [[net]]    tap = "name", mac = "52:54:00:12:34:56" (unicast), bridge = "br0",
+ *   [[net]]    tap = "name", mac = "52:54:00:12:34:56" (unicast, not all zero), bridge = "br0"
+ *              (interface names: 1 to 15 characters, no '/', ':' or spaces),
  *              mac_spoofing = false; at most VM_MAX_NETS
  *   [rng]      enabled = true
  *   [balloon]  enabled = true
@@ -53,20 +55,27 @@
 
 #include "util.h"
 
+/* The limits, for every front end. */
 #define VM_MAX_CPUS 255
 #define VM_MIN_MEMORY (16ULL * 1024 * 1024)
 #define VM_MAX_DISKS 16
 #define VM_MAX_NETS 8
+#define VM_NAME_MAX 64
+#define VM_SERIAL_MAX 20  /* virtio-blk ID bytes */
+#define VM_IFNAME_MAX 15  /* IFNAMSIZ - 1 */
+#define VM_SOCKET_MAX 107 /* sizeof(sun_path) - 1 */
 
 enum nested_mode { NESTED_OFF = 0, NESTED_AUTO, NESTED_ON };
 enum on_reboot { ON_REBOOT_EXIT = 0, ON_REBOOT_RESTART };
 enum console_mode { CONSOLE_STDIO = 0, CONSOLE_PTY, CONSOLE_FILE, CONSOLE_NONE };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_UNSAFE };
+enum disk_format { DISK_FORMAT_RAW = 0 }; /* explicit: an image's format is never probed */
 
 struct disk_config {
 	char *path;
 	bool readonly;
 	enum disk_cache cache;
+	enum disk_format format;
 	char *serial;
 };
 
@@ -131,7 +140,41 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d);
 /* "52:54:00:12:34:56" -> mac; 0 or -EINVAL. */
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 
+/* ---- the vocabulary (vm_rules.c): the words of each enum, for every front end ---- */
+
+enum vm_words {
+	VM_WORDS_NESTED,      /* off, auto, on */
+	VM_WORDS_ON_REBOOT,   /* exit, restart */
+	VM_WORDS_CONSOLE,     /* stdio, pty, file, none */
+	VM_WORDS_DISK_CACHE,  /* writeback, unsafe */
+	VM_WORDS_DISK_FORMAT, /* raw */
+	VM_WORDS_SWITCH,      /* off, on (0, 1) */
+};
+
+/* The enum value of word (its index), or -1. */
+int vm_word_value(enum vm_words k, const char *word);
+int vm_word_value_n(enum vm_words k, const char *word, size_t len);
+/* The word of value, "unknown" when out of range. */
+const char *vm_word(enum vm_words k, int value);
+/* Every word, for messages: "off, auto, on" or, quoted, "\"off\", \"auto\", \"on\"". Returns buf. */
+const char *vm_word_list(enum vm_words k, bool quoted, char *buf, size_t cap);
 const char *nested_mode_name(enum nested_mode m);
 const char *console_mode_name(enum console_mode m);
+
+/*
+ * ---- the rules (vm_rules.c) ----
+ * One function per rule: true when v is fine, else false and why (a phrase
+ * to follow "KEY: "). The loaders call them where they know a position;
+ * vm_config_validate calls all of them.
+ */
+bool vm_check_name(const char *name, char *why, size_t cap);
+bool vm_check_cpus(int64_t cpus, char *why, size_t cap);
+bool vm_check_memory(uint64_t bytes, char *why, size_t cap);
+bool vm_check_ifname(const char *s, char *why, size_t cap);
+bool vm_check_serial(const char *s, char *why, size_t cap);
+bool vm_check_mac(const uint8_t mac[6], char *why, size_t cap);
+bool vm_check_socket_path(const char *s, char *why, size_t cap);
+/* "512 MiB", "4 KiB", "4097 bytes". */
+void vm_size_str(uint64_t bytes, char *buf, size_t cap);
 
 #endif

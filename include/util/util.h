@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NV_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -47,9 +48,24 @@ void diag_print(const struct diag *d, FILE *out);
  */
 int parse_size(const char *s, bool bytes_default, uint64_t *out);
 
-/* Full read/write helpers that retry on EINTR and short transfers. 0 or -errno. */
+/*
+ * Full read/write helpers (fileio.c) that retry on EINTR and short
+ * transfers. 0 or -errno; reading past the end of the file is -EIO
+ * (pread_full) or -ENODATA (preadv_full).
+ */
+struct iovec;
+struct stat;
 int write_full(int fd, const void *buf, size_t len);
 int pread_full(int fd, void *buf, size_t len, off_t off);
+int preadv_full(int fd, const struct iovec *iov, int n, off_t off);
+int pwritev_full(int fd, const struct iovec *iov, int n, off_t off);
+/*
+ * Replaces path with data[0..len) atomically: a temporary file in the same
+ * directory, written, fsync'ed, renamed over path, the directory fsync'ed.
+ * The mode (and, where permitted, owner) of like, or 0644 when like is NULL.
+ * On failure path is untouched and no temporary file is left. 0 or -errno.
+ */
+int write_atomic(const char *path, const void *data, size_t len, const struct stat *like);
 
 /* The value of a hexadecimal digit, or -1. */
 int hex_digit(int c);

@@ -49,8 +49,8 @@ static const char run_usage[] =
 	"      --console MODE       stdio (default), pty, file:PATH, none\n"
 	"      --api-socket PATH    control socket (JSON lines, see docs/api.md)\n"
 	"      --name NAME          VM name\n"
-	"      --disk PATH[,ro][,cache=writeback|unsafe][,serial=ID]\n"
-	"                           a virtio-blk disk on a raw image (repeatable)\n"
+	"      --disk PATH[,ro][,cache=writeback|unsafe][,format=raw][,serial=ID]\n"
+	"                           a virtio-blk disk (repeatable; format is never probed)\n"
 	"      --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
 	"                           a virtio-net NIC on a tap (created when not named)\n"
 	"      --rng                a virtio-rng device\n"
@@ -94,13 +94,10 @@ static int set_str(char **dst, const char *v)
 
 static int parse_console(struct vm_config *cfg, const char *v, struct diag *d)
 {
-	if (!strcmp(v, "stdio"))
-		cfg->console = CONSOLE_STDIO;
-	else if (!strcmp(v, "pty"))
-		cfg->console = CONSOLE_PTY;
-	else if (!strcmp(v, "none"))
-		cfg->console = CONSOLE_NONE;
-	else if (!strncmp(v, "file:", 5) && v[5]) {
+	int m = vm_word_value(VM_WORDS_CONSOLE, v);
+	if (m >= 0 && m != CONSOLE_FILE) {
+		cfg->console = (enum console_mode)m;
+	} else if (!strncmp(v, "file:", 5) && v[5]) {
 		cfg->console = CONSOLE_FILE;
 		return set_str(&cfg->console_path, v + 5);
 	} else {
@@ -108,6 +105,19 @@ static int parse_console(struct vm_config *cfg, const char *v, struct diag *d)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A flag whose value is one of the words of k. */
+static void parse_word(const char *flag, enum vm_words k, const char *v, int *out, struct diag *d)
+{
+	char list[128];
+	int m = vm_word_value(k, v);
+	if (m >= 0) {
+		*out = m;
+		return;
+	}
+	diag_add(d, NULL, 0, 0, "%s: '%s' is not one of %s", flag, v,
+		vm_word_list(k, false, list, sizeof(list)));
 }
 
 static int parse_uint(const char *flag, const char *v, unsigned *out, struct diag *d)
@@ -127,6 +137,7 @@ static int parse_uint(const char *flag, const char *v, unsigned *out, struct dia
 static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct diag *d)
 {
 	uint64_t size;
+	int word = opt == OPT_NESTED ? (int)cfg->nested : (int)cfg->on_reboot;
 	switch (opt) {
 	case 'k':
 		set_str(&cfg->kernel, arg);
@@ -156,22 +167,12 @@ static void apply_flag(struct vm_config *cfg, int opt, const char *arg, struct d
 		set_str(&cfg->name, arg);
 		break;
 	case OPT_NESTED:
-		if (!strcmp(arg, "off"))
-			cfg->nested = NESTED_OFF;
-		else if (!strcmp(arg, "auto"))
-			cfg->nested = NESTED_AUTO;
-		else if (!strcmp(arg, "on"))
-			cfg->nested = NESTED_ON;
-		else
-			diag_add(d, NULL, 0, 0, "--nested: '%s' is not one of off, auto, on", arg);
+		parse_word("--nested", VM_WORDS_NESTED, arg, &word, d);
+		cfg->nested = (enum nested_mode)word;
 		break;
 	case OPT_ON_REBOOT:
-		if (!strcmp(arg, "exit"))
-			cfg->on_reboot = ON_REBOOT_EXIT;
-		else if (!strcmp(arg, "restart"))
-			cfg->on_reboot = ON_REBOOT_RESTART;
-		else
-			diag_add(d, NULL, 0, 0, "--on-reboot: '%s' is not one of exit, restart", arg);
+		parse_word("--on-reboot", VM_WORDS_ON_REBOOT, arg, &word, d);
+		cfg->on_reboot = (enum on_reboot)word;
 		break;
 	case OPT_NO_ACPI:
 		cfg->acpi = false;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Device flags of `vmm run`: --disk PATH[,ro][,cache=unsafe][,serial=ID] and
+/* Device flags of `vmm run`: --disk PATH[,ro][,cache=unsafe][,format=raw][,serial=ID] and
  * --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]. */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,26 +49,31 @@ struct disk_ctx {
 static int disk_opt(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
 {
 	struct disk_ctx *c = ctx;
+	int w;
 	if (c->first && !v) {
 		c->first = false;
 		c->d->path = dup_or_null(k, kl);
 		return 0;
 	}
 	c->first = false;
-	if (is(k, kl, "ro") && !v)
+	if (is(k, kl, "ro") && !v) {
 		c->d->readonly = true;
-	else if (is(k, kl, "path") && v)
+	} else if (is(k, kl, "path") && v) {
 		c->d->path = dup_or_null(v, vl);
-	else if (is(k, kl, "cache") && v && vl == 6 && !memcmp(v, "unsafe", 6))
-		c->d->cache = DISK_CACHE_UNSAFE;
-	else if (is(k, kl, "cache") && v && vl == 9 && !memcmp(v, "writeback", 9))
-		c->d->cache = DISK_CACHE_WRITEBACK;
-	else if (is(k, kl, "serial") && v && vl <= 20)
+	} else if (is(k, kl, "cache") && v && (w = vm_word_value_n(VM_WORDS_DISK_CACHE, v, vl)) >= 0) {
+		c->d->cache = (enum disk_cache)w;
+	} else if (is(k, kl, "format") && v &&
+			(w = vm_word_value_n(VM_WORDS_DISK_FORMAT, v, vl)) >= 0) {
+		c->d->format = (enum disk_format)w;
+	} else if (is(k, kl, "serial") && v) {
+		/* Its rule (printable, <= VM_SERIAL_MAX) is vm_config_validate's. */
 		c->d->serial = dup_or_null(v, vl);
-	else {
-		diag_add(c->diag, NULL, 0, 0,
-			"--disk: '%.*s' is not one of PATH, ro, cache=writeback|unsafe, serial=ID (<= 20 chars)",
-			(int)kl, k);
+	} else {
+		char caches[64], formats[64];
+		diag_add(c->diag, NULL, 0, 0, "--disk: '%.*s' is not one of PATH, ro, cache=%s, "
+			"format=%s, serial=ID", (int)kl, k,
+			vm_word_list(VM_WORDS_DISK_CACHE, false, caches, sizeof(caches)),
+			vm_word_list(VM_WORDS_DISK_FORMAT, false, formats, sizeof(formats)));
 		return -EINVAL;
 	}
 	return 0;
@@ -100,20 +105,22 @@ static int net_opt(void *ctx, const char *k, size_t kl, const char *v, size_t vl
 {
 	struct net_ctx *c = ctx;
 	char buf[32];
-	if (is(k, kl, "tap") && v && vl && vl < 16) {
+	/* Interface names are checked by vm_config_validate (vm_check_ifname). */
+	if (is(k, kl, "tap") && v) {
 		c->n->tap = dup_or_null(v, vl);
-	} else if (is(k, kl, "bridge") && v && vl && vl < 16) {
+	} else if (is(k, kl, "bridge") && v) {
 		c->n->bridge = dup_or_null(v, vl);
 	} else if (is(k, kl, "mac") && v && vl < sizeof(buf)) {
 		memcpy(buf, v, vl);
 		buf[vl] = 0;
-		if (vm_config_parse_mac(buf, c->n->mac) < 0 || (c->n->mac[0] & 1)) {
-			diag_add(c->diag, NULL, 0, 0, "--net: mac=%s is not a unicast MAC address", buf);
+		if (vm_config_parse_mac(buf, c->n->mac) < 0) {
+			diag_add(c->diag, NULL, 0, 0, "--net: mac=%s is not a MAC address (expected "
+				"xx:xx:xx:xx:xx:xx, e.g. 52:54:00:12:34:56)", buf);
 			return -EINVAL;
 		}
 		c->n->has_mac = true;
-	} else if (is(k, kl, "spoofing") && v && (is(v, vl, "on") || is(v, vl, "off"))) {
-		c->n->mac_spoofing = is(v, vl, "on");
+	} else if (is(k, kl, "spoofing") && v && vm_word_value_n(VM_WORDS_SWITCH, v, vl) >= 0) {
+		c->n->mac_spoofing = vm_word_value_n(VM_WORDS_SWITCH, v, vl) == 1;
 	} else {
 		diag_add(c->diag, NULL, 0, 0,
 			"--net: '%.*s' is not one of tap=NAME, mac=MAC, bridge=NAME, spoofing=on|off",

@@ -299,43 +299,6 @@ cleanup:
 	return rc;
 }
 
-/* Writes data to path through a temporary file in the same directory and a rename. */
-static int write_atomic(const char *path, const char *data, size_t len, const struct stat *like)
-{
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int dirlen = slash ? (int)(slash - path) : 1, rc = 0;
-	const char *dir = slash ? path : ".";
-
-	if (slash == path)
-		dirlen = 1; /* "/file" */
-	if (snprintf(tmp, sizeof(tmp), "%.*s/.%s.XXXXXX", dirlen, dir, slash ? slash + 1 : path) >=
-			(int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, like->st_mode & 07777) < 0 ||
-			(fchown(fd, like->st_uid, like->st_gid) < 0 && errno != EPERM)) {
-		rc = -errno;
-		goto cleanup;
-	}
-	rc = write_full(fd, data, len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	fd = -1;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
-}
-
 static int cmd_enable(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -50,92 +50,6 @@ void vm_config_free(struct vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-const char *nested_mode_name(enum nested_mode m)
-{
-	switch (m) {
-	case NESTED_OFF:
-		return "off";
-	case NESTED_AUTO:
-		return "auto";
-	case NESTED_ON:
-		return "on";
-	}
-	return "unknown";
-}
-
-const char *console_mode_name(enum console_mode m)
-{
-	switch (m) {
-	case CONSOLE_STDIO:
-		return "stdio";
-	case CONSOLE_PTY:
-		return "pty";
-	case CONSOLE_FILE:
-		return "file";
-	case CONSOLE_NONE:
-		return "none";
-	}
-	return "unknown";
-}
-
-void vmc_size_str(uint64_t bytes, char *buf, size_t cap)
-{
-	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	size_t u = 0;
-
-	while (u + 1 < ARRAY_SIZE(units) && bytes && bytes % 1024 == 0) {
-		bytes /= 1024;
-		u++;
-	}
-	snprintf(buf, cap, "%llu %s", (unsigned long long)bytes, units[u]);
-}
-
-bool vmc_name_ok(const char *name, char *why, size_t cap)
-{
-	size_t n = strlen(name);
-
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-				c == '.' || c == '_' || c == '-')) {
-			snprintf(why, cap, "may only use A-Z a-z 0-9 . _ - (found '%s%c')",
-				(unsigned char)c < 0x20 || (unsigned char)c >= 0x7F ? "\\x" : "",
-				(unsigned char)c < 0x20 || (unsigned char)c >= 0x7F ? '?' : c);
-			return false;
-		}
-	}
-	if (n == 0 || n > VM_NAME_MAX) {
-		snprintf(why, cap, "must be 1 to %d characters long (got %zu)", VM_NAME_MAX, n);
-		return false;
-	}
-	return true;
-}
-
-bool vmc_cpus_ok(int64_t cpus, char *why, size_t cap)
-{
-	if (cpus >= 1 && cpus <= VM_MAX_CPUS)
-		return true;
-	snprintf(why, cap, "must be between 1 and %d (got %lld)", VM_MAX_CPUS, (long long)cpus);
-	return false;
-}
-
-bool vmc_memory_ok(uint64_t bytes, char *why, size_t cap)
-{
-	char got[48];
-
-	vmc_size_str(bytes, got, sizeof(got));
-	if (bytes < VM_MIN_MEMORY) {
-		snprintf(why, cap, "must be at least %llu MiB (got %s)",
-			(unsigned long long)(VM_MIN_MEMORY / MiB), got);
-		return false;
-	}
-	if (bytes % (4 * KiB)) {
-		snprintf(why, cap, "must be a multiple of 4 KiB (got %s)", got);
-		return false;
-	}
-	return true;
-}
-
 char *vmc_resolve(const char *base, const char *path)
 {
 	size_t bl, pl;
@@ -254,24 +168,18 @@ static void fail(struct vcheck *v, const char *fmt, ...)
 	v->n++;
 }
 
-static void check_str_len(struct vcheck *v, const char *what, const char *s, size_t max)
-{
-	if (s && strlen(s) > max)
-		fail(v, "%s: '%s' is longer than %zu characters", what, s, max);
-}
-
 int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 {
 	struct vcheck v = { .d = d };
-	char why[160], what[32];
+	char why[512], what[32];
 
 	if (!cfg->kernel || !cfg->kernel[0])
 		fail(&v, "no kernel given (boot.kernel or --kernel)");
-	if (!vmc_cpus_ok(cfg->cpus, why, sizeof(why)))
+	if (!vm_check_cpus(cfg->cpus, why, sizeof(why)))
 		fail(&v, "cpus: %s", why);
-	if (!vmc_memory_ok(cfg->memory, why, sizeof(why)))
+	if (!vm_check_memory(cfg->memory, why, sizeof(why)))
 		fail(&v, "memory: %s", why);
-	if (cfg->name && !vmc_name_ok(cfg->name, why, sizeof(why)))
+	if (cfg->name && !vm_check_name(cfg->name, why, sizeof(why)))
 		fail(&v, "name: %s", why);
 	if ((unsigned)cfg->nested > NESTED_ON)
 		fail(&v, "nested: invalid mode %d", (int)cfg->nested);
@@ -284,7 +192,8 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 			"(console.path, or --console file:PATH)");
 	if (cfg->initrd && !cfg->initrd[0])
 		fail(&v, "boot.initrd: empty path");
-	check_str_len(&v, "api.socket", cfg->api_socket, VM_SOCKET_MAX);
+	if (cfg->api_socket && !vm_check_socket_path(cfg->api_socket, why, sizeof(why)))
+		fail(&v, "api.socket: %s", why);
 	if (cfg->ndisks > VM_MAX_DISKS)
 		fail(&v, "disk: at most %d disks (got %zu)", VM_MAX_DISKS,
 			cfg->ndisks);
@@ -295,22 +204,22 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 			fail(&v, "%s: no path given", what);
 		if ((unsigned)dk->cache > DISK_CACHE_UNSAFE)
 			fail(&v, "%s: invalid cache mode %d", what, (int)dk->cache);
-		snprintf(what, sizeof(what), "disk[%zu].serial", i);
-		check_str_len(&v, what, dk->serial, VM_SERIAL_MAX);
+		if ((unsigned)dk->format > DISK_FORMAT_RAW)
+			fail(&v, "%s: invalid format %d", what, (int)dk->format);
+		if (dk->serial && !vm_check_serial(dk->serial, why, sizeof(why)))
+			fail(&v, "%s.serial: %s", what, why);
 	}
 	if (cfg->nnets > VM_MAX_NETS)
 		fail(&v, "net: at most %d network interfaces (got %zu)", VM_MAX_NETS,
 			cfg->nnets);
 	for (size_t i = 0; i < cfg->nnets && i < VM_MAX_NETS; i++) {
 		const struct net_config *n = &cfg->nets[i];
-		if (n->has_mac && (n->mac[0] & 1))
-			fail(&v, "net[%zu].mac: %02x:%02x:%02x:%02x:%02x:%02x is a "
-				"multicast address", i, n->mac[0], n->mac[1], n->mac[2], n->mac[3],
-				n->mac[4], n->mac[5]);
-		snprintf(what, sizeof(what), "net[%zu].tap", i);
-		check_str_len(&v, what, n->tap, VM_IFNAME_MAX);
-		snprintf(what, sizeof(what), "net[%zu].bridge", i);
-		check_str_len(&v, what, n->bridge, VM_IFNAME_MAX);
+		if (n->has_mac && !vm_check_mac(n->mac, why, sizeof(why)))
+			fail(&v, "net[%zu].mac: %s", i, why);
+		if (n->tap && !vm_check_ifname(n->tap, why, sizeof(why)))
+			fail(&v, "net[%zu].tap: %s", i, why);
+		if (n->bridge && !vm_check_ifname(n->bridge, why, sizeof(why)))
+			fail(&v, "net[%zu].bridge: %s", i, why);
 	}
 	return v.n ? -EINVAL : 0;
 }

@@ -161,19 +161,16 @@ static void set_path(struct vmc_ctx *c, const struct toml_node *v, char **dst)
 	set_owned(c, v, dst, vmc_resolve(c->base, s));
 }
 
-/* One of names[]; returns its index or -1 (error reported). */
-static int get_enum(struct vmc_ctx *c, const struct toml_node *v, const char *const *names,
-	size_t n)
+/* One of the words of k; returns its value or -1 (error reported). */
+static int get_enum(struct vmc_ctx *c, const struct toml_node *v, enum vm_words k)
 {
-	char list[128] = "";
+	char list[128];
 	const char *s = toml_string(v);
+	int m = vm_word_value(k, s);
 
-	for (size_t i = 0; i < n; i++) {
-		size_t have = strlen(list);
-		if (s && !strcmp(s, names[i]))
-			return (int)i;
-		snprintf(list + have, sizeof(list) - have, "%s\"%s\"", i ? ", " : "", names[i]);
-	}
+	if (m >= 0)
+		return m;
+	vm_word_list(k, true, list, sizeof(list));
 	if (!s)
 		err(c, v, "expected one of %s, got %s", list, a_type(v));
 	else
@@ -198,7 +195,7 @@ static void f_name(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 	if (!s)
 		return;
-	if (!vmc_name_ok(s, why, sizeof(why))) {
+	if (!vm_check_name(s, why, sizeof(why))) {
 		err(c, v, "%s", why);
 		return;
 	}
@@ -214,7 +211,7 @@ static void f_cpus(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 		err(c, v, "expected an integer (1..%d), got %s", VM_MAX_CPUS, a_type(v));
 		return;
 	}
-	if (!vmc_cpus_ok(n, why, sizeof(why))) {
+	if (!vm_check_cpus(n, why, sizeof(why))) {
 		err(c, v, "%s", why);
 		return;
 	}
@@ -250,7 +247,7 @@ static void f_memory(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 			a_type(v));
 		return;
 	}
-	if (!vmc_memory_ok(bytes, why, sizeof(why))) {
+	if (!vm_check_memory(bytes, why, sizeof(why))) {
 		err(c, v, "%s", why);
 		return;
 	}
@@ -259,18 +256,14 @@ static void f_memory(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 static void f_nested(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	static const char *const names[] = { [NESTED_OFF] = "off", [NESTED_AUTO] = "auto",
-		[NESTED_ON] = "on" };
-	int m = get_enum(c, v, names, ARRAY_SIZE(names));
+	int m = get_enum(c, v, VM_WORDS_NESTED);
 	if (m >= 0)
 		c->cfg->nested = (enum nested_mode)m;
 }
 
 static void f_on_reboot(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	static const char *const names[] = { [ON_REBOOT_EXIT] = "exit",
-		[ON_REBOOT_RESTART] = "restart" };
-	int m = get_enum(c, v, names, ARRAY_SIZE(names));
+	int m = get_enum(c, v, VM_WORDS_ON_REBOOT);
 	if (m >= 0)
 		c->cfg->on_reboot = (enum on_reboot)m;
 }
@@ -320,9 +313,7 @@ static void f_boot(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 static void f_console_mode(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	static const char *const names[] = { [CONSOLE_STDIO] = "stdio", [CONSOLE_PTY] = "pty",
-		[CONSOLE_FILE] = "file", [CONSOLE_NONE] = "none" };
-	int m = get_enum(c, v, names, ARRAY_SIZE(names));
+	int m = get_enum(c, v, VM_WORDS_CONSOLE);
 	if (m >= 0)
 		c->cfg->console = (enum console_mode)m;
 }
@@ -359,10 +350,11 @@ static void f_console(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 static void f_api_socket(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
+	char why[512];
+
 	set_path(c, v, &c->cfg->api_socket);
-	if (c->cfg->api_socket && strlen(c->cfg->api_socket) > VM_SOCKET_MAX)
-		err(c, v, "socket path \"%s\" is longer than %d bytes, the limit for unix sockets",
-			c->cfg->api_socket, VM_SOCKET_MAX);
+	if (c->cfg->api_socket && !vm_check_socket_path(c->cfg->api_socket, why, sizeof(why)))
+		err(c, v, "%s", why);
 }
 
 static const struct field api_fields[] = {
@@ -389,27 +381,27 @@ static void f_disk_readonly(struct vmc_ctx *c, const struct toml_node *v, void *
 
 static void f_disk_cache(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	static const char *const names[] = { [DISK_CACHE_WRITEBACK] = "writeback",
-		[DISK_CACHE_UNSAFE] = "unsafe" };
-	int m = get_enum(c, v, names, ARRAY_SIZE(names));
+	int m = get_enum(c, v, VM_WORDS_DISK_CACHE);
 	if (m >= 0)
 		((struct disk_config *)obj)->cache = (enum disk_cache)m;
+}
+
+static void f_disk_format(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	int m = get_enum(c, v, VM_WORDS_DISK_FORMAT);
+	if (m >= 0)
+		((struct disk_config *)obj)->format = (enum disk_format)m;
 }
 
 static void f_disk_serial(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
 	const char *s = get_str(c, v, "a string");
+	char why[128];
 
 	if (!s)
 		return;
-	for (const char *p = s; *p; p++) {
-		if (*p < 0x20 || *p > 0x7E) {
-			err(c, v, "serial must be printable ASCII");
-			return;
-		}
-	}
-	if (strlen(s) > VM_SERIAL_MAX) {
-		err(c, v, "serial \"%s\" is longer than %d characters", s, VM_SERIAL_MAX);
+	if (!vm_check_serial(s, why, sizeof(why))) {
+		err(c, v, "%s", why);
 		return;
 	}
 	set_owned(c, v, &((struct disk_config *)obj)->serial, strdup(s));
@@ -419,6 +411,7 @@ static const struct field disk_fields[] = {
 	{ "path", f_disk_path },
 	{ "readonly", f_disk_readonly },
 	{ "cache", f_disk_cache },
+	{ "format", f_disk_format },
 	{ "serial", f_disk_serial },
 };
 
@@ -427,12 +420,12 @@ static const struct field disk_fields[] = {
 static void set_ifname(struct vmc_ctx *c, const struct toml_node *v, char **dst)
 {
 	const char *s = get_str(c, v, "an interface name (string)");
+	char why[160];
 
 	if (!s)
 		return;
-	if (!s[0] || strlen(s) > VM_IFNAME_MAX || strchr(s, '/') || strchr(s, ' ')) {
-		err(c, v, "\"%.64s\" is not an interface name (1 to %d characters, no '/' or "
-			"spaces)", s, VM_IFNAME_MAX);
+	if (!vm_check_ifname(s, why, sizeof(why))) {
+		err(c, v, "%s", why);
 		return;
 	}
 	set_owned(c, v, dst, strdup(s));
@@ -453,6 +446,7 @@ static void f_net_mac(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 	struct net_config *n = obj;
 	const char *s = get_str(c, v, "a MAC address string (\"52:54:00:12:34:56\")");
 	uint8_t mac[6];
+	char why[160];
 
 	if (!s)
 		return;
@@ -461,13 +455,8 @@ static void f_net_mac(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 			"\"52:54:00:12:34:56\")", s);
 		return;
 	}
-	if (mac[0] & 1) {
-		err(c, v, "%s is a multicast address; the first byte must be even "
-			"(e.g. 52:54:00:...)", s);
-		return;
-	}
-	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5])) {
-		err(c, v, "the all-zero MAC address cannot be used");
+	if (!vm_check_mac(mac, why, sizeof(why))) {
+		err(c, v, "%s", why);
 		return;
 	}
 	memcpy(n->mac, mac, 6);

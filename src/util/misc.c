@@ -43,41 +43,6 @@ int parse_size(const char *s, bool bytes_default, uint64_t *out)
 	return 0;
 }
 
-int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t r = write(fd, p, len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
-int pread_full(int fd, void *buf, size_t len, off_t off)
-{
-	char *p = buf;
-	while (len) {
-		ssize_t r = pread(fd, p, len, off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO; /* file shorter than promised */
-		p += r;
-		len -= (size_t)r;
-		off += r;
-	}
-	return 0;
-}
-
 void close_fd(int *fd)
 {
 	if (fd && *fd >= 0) {

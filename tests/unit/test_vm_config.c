@@ -216,7 +216,8 @@ static void test_unknown_keys(void **state)
 		"vm.toml:1:1: cpu: unknown key (expected one of: name, cpus, memory, nested, "
 		"on_reboot, boot, console, api, disk, net, rng, balloon)");
 	expect_one("[[disk]]\npath = \"/d\"\n[[disk]]\npath = \"/e\"\nro = true\n",
-		"vm.toml:5:1: disk[1].ro: unknown key (expected one of: path, readonly, cache, serial)");
+		"vm.toml:5:1: disk[1].ro: unknown key (expected one of: path, readonly, cache, format, "
+		"serial)");
 	expect_one("[bot]\nkernel = 1\n",
 		"vm.toml:1:2: bot: unknown key (expected one of: name, cpus, memory, nested, "
 		"on_reboot, boot, console, api, disk, net, rng, balloon)");
@@ -281,7 +282,7 @@ static void test_wrong_types(void **state)
 		"vm.toml:2:7: net[0].mac: the all-zero MAC address cannot be used");
 	expect_one("[[net]]\ntap = \"a-very-long-tap-name\"\n",
 		"vm.toml:2:7: net[0].tap: \"a-very-long-tap-name\" is not an interface name (1 to 15 "
-		"characters, no '/' or spaces)");
+		"characters, no '/', ':' or spaces)");
 	expect_one("[[net]]\nmac_spoofing = 1\n",
 		"vm.toml:2:16: net[0].mac_spoofing: expected a boolean (true or false), got an integer");
 	expect_one("[balloon]\nenabled = \"true\"\n",
@@ -534,15 +535,16 @@ static void test_validate(void **state)
 		"console: mode \"file\" needs a path (console.path, or --console file:PATH)",
 		NULL, /* api.socket, checked by prefix below */
 		"disk[0]: no path given",
-		"net[0].mac: 03:00:00:00:00:00 is a multicast address",
+		"net[0].mac: 03:00:00:00:00:00 is a multicast address; the first byte must be even "
+		"(e.g. 52:54:00:...)",
 	};
 	assert_int_equal(d.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < d.n; i++) {
 		if (want[i])
 			assert_string_equal(d.msgs[i], want[i]);
 		else
-			assert_true(!strncmp(d.msgs[i], "api.socket: 'aaa", 16) &&
-				strstr(d.msgs[i], "is longer than 107 characters"));
+			assert_true(!strncmp(d.msgs[i], "api.socket: socket path \"aaa", 28) &&
+				strstr(d.msgs[i], "is longer than 107 bytes, the limit for unix sockets"));
 	}
 	diag_free(&d);
 
