@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "layout.h"
 
 struct aml;
 struct mptable_pci_irq;
@@ -41,8 +42,6 @@ struct pci_dev;
 #define PCI_MAX_SLOTS     32      /* device numbers on bus 0; slot 0 is the host bridge */
 #define PCI_CFG_SIZE      256
 #define PCI_NUM_BARS      6
-#define PCI_CONFIG_ADDR   0xCF8   /* dword register */
-#define PCI_CONFIG_DATA   0xCFC   /* 0xCFC..0xCFF */
 
 /* Standard header offsets (type 0). */
 #define PCI_VENDOR_ID        0x00
@@ -91,9 +90,7 @@ struct pci_dev;
 #define PCI_INTC 3
 #define PCI_INTD 4
 
-/* I/O APIC pins used for PCI INTx: PCI_GSI_BASE .. PCI_GSI_BASE + PCI_GSI_COUNT - 1. */
-#define PCI_GSI_BASE  16
-#define PCI_GSI_COUNT 8
+/* I/O APIC pins used for PCI INTx: PCI_GSI_BASE .. + PCI_GSI_COUNT - 1 (layout.h). */
 
 /*
  * The routing that the DSDT _PRT, the MP table and the devices all use:

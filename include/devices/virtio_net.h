@@ -2,7 +2,7 @@
 /*
  * virtio-net (virtio 1.2, 5.1): one receive / transmit queue pair (queue 0
  * receiveq, queue 1 transmitq; no control queue), over a frame backend
- * (include/net/tap.h: a tap, or a fake in tests).
+ * (include/net/net_backend.h: a tap, or a fake in tests).
  *
  * Features offered: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link up unless
  * virtio_net_set_link says otherwise), VIRTIO_NET_F_MRG_RXBUF, and the
@@ -49,7 +49,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tap.h"
+#include "net_backend.h"
 #include "virtio.h"
 
 /* Feature bits (5.1.3). */

@@ -13,33 +13,8 @@
 
 #include "bzimage.h"
 #include "guest_mem.h"
+#include "layout.h"
 #include "util.h"
-
-/* Guest physical layout of what the VMM places below 1 MiB. */
-#define BOOT_GDT_ADDR 0x500
-#define BOOT_GDT_ENTRIES 6
-#define BOOT_ZEROPAGE_ADDR 0x7000
-#define BOOT_PML4_ADDR 0x9000
-#define BOOT_PDPT_ADDR 0xa000
-#define BOOT_PD_ADDR 0xb000 /* four pages: 4 GiB of 2 MiB pages */
-#define BOOT_CMDLINE_ADDR 0x20000
-#define BOOT_CMDLINE_MAX 0x10000
-#define BOOT_EBDA_START 0x9fc00
-#define BOOT_ACPI_ADDR 0xe0000 /* 64 KiB, inside the RSDP scan area */
-#define BOOT_MPTABLE_ADDR 0xf0000
-#define BOOT_RESET_VECTOR 0xffff0
-#define BOOT_KERNEL_ADDR 0x100000
-
-#define BOOT_CS 0x10
-#define BOOT_DS 0x18
-#define BOOT_TSS 0x20
-
-/* Fixed I/O ports the firmware tables point at. */
-#define PORT_SLEEP_CTL 0x600
-#define PORT_SLEEP_STS 0x601
-#define PORT_PVPANIC 0x505
-#define IOAPIC_ADDR 0xfec00000U
-#define LAPIC_ADDR 0xfee00000U
 
 #define DEFAULT_CMDLINE "console=ttyS0"
 

@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MEM_HOLE_START 0xC0000000ULL /* 3 GiB: PCI MMIO, IOAPIC, LAPIC up to 4 GiB */
-#define MEM_4G 0x100000000ULL
+#include "layout.h"
+
 
 struct guest_mem {
 	uint8_t *host;

@@ -16,7 +16,6 @@
 
 struct pci_platform;
 
-#define IRQ_FIRST_MSI_GSI 24
 #define IRQ_MAX_MSI_ROUTES 1024
 
 struct msi_route {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 struct kvm_cpuid2;
 
 struct kvm {
@@ -38,8 +40,6 @@ int kvm_irq_line(struct kvm *k, uint32_t irq, int level);
 /* KVM_GET_SUPPORTED_CPUID into a malloc'd table. */
 int kvm_supported_cpuid(struct kvm *k, struct kvm_cpuid2 **out);
 
-/* Where KVM's Intel helper pages live (reserved in e820). */
-#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
-#define KVM_TSS_ADDR 0xfeffd000ULL
+/* Where KVM's Intel helper pages live: KVM_IDENTITY_MAP_ADDR, KVM_TSS_ADDR (layout.h). */
 
 #endif

@@ -9,12 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 #define MPTABLE_MAX_CPUS    254   /* APIC ids 0..253 */
 /* Bus ids in the table. A PCI bus's id must be its PCI bus number: Linux
  * looks PCI interrupts up by bus number (PCI 0), so ISA takes the next id. */
 #define MPTABLE_BUS_PCI     0
 #define MPTABLE_BUS_ISA     1
-#define MPTABLE_LAPIC_ADDR  0xfee00000u
 
 /* One PCI INTx line: source bus IRQ = device << 2 | pin, level-triggered, active low. */
 struct mptable_pci_irq {

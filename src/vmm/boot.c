@@ -181,9 +181,9 @@ static unsigned build_e820(const struct guest_mem *m, struct e820_entry *e)
 {
 	unsigned n = 0;
 	e[n++] = (struct e820_entry){ 0, BOOT_EBDA_START, 1 };
-	e[n++] = (struct e820_entry){ BOOT_EBDA_START, 0x100000 - BOOT_EBDA_START, 2 };
-	e[n++] = (struct e820_entry){ 0x100000, m->low_size - 0x100000, 1 };
-	e[n++] = (struct e820_entry){ KVM_IDENTITY_MAP_ADDR, 0x4000, 2 };
+	e[n++] = (struct e820_entry){ BOOT_EBDA_START, BOOT_HIGH_MEMORY - BOOT_EBDA_START, 2 };
+	e[n++] = (struct e820_entry){ BOOT_HIGH_MEMORY, m->low_size - BOOT_HIGH_MEMORY, 1 };
+	e[n++] = (struct e820_entry){ KVM_IDENTITY_MAP_ADDR, KVM_RESERVED_SIZE, 2 };
 	if (m->high_size)
 		e[n++] = (struct e820_entry){ MEM_4G, m->high_size, 1 };
 	return n;
@@ -262,22 +262,24 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 			.sleep_ctl_port = PORT_SLEEP_CTL,
 			.sleep_sts_port = PORT_SLEEP_STS,
 			.pvpanic_port = fw->pvpanic ? PORT_PVPANIC : 0,
-			.serial_port = 0x3f8,
-			.serial_irq = 4,
+			.serial_port = PORT_SERIAL0,
+			.serial_irq = IRQ_SERIAL0,
 			.sb_hook = fw->dsdt_sb_hook,
 			.sb_opaque = fw->hook_opaque,
 			.ioapic_addr = IOAPIC_ADDR,
 			.ioapic_id = 0,
 			.lapic_addr = LAPIC_ADDR,
 		};
-		r = acpi_build(guest_mem_ptr(m, BOOT_ACPI_ADDR, 0x10000), 0x10000, &ac, &rsdp);
+		r = acpi_build(guest_mem_ptr(m, BOOT_ACPI_ADDR, BOOT_ACPI_SIZE), BOOT_ACPI_SIZE, &ac,
+			&rsdp);
 		if (r < 0) {
 			*err = str_printf("building ACPI tables: %s", strerror(-r));
 			return r;
 		}
 	}
 	if (fw->ncpus <= 254) {
-		r = mptable_build_pci(guest_mem_ptr(m, BOOT_MPTABLE_ADDR, 0x10000), 0x10000,
+		r = mptable_build_pci(guest_mem_ptr(m, BOOT_MPTABLE_ADDR, BOOT_MPTABLE_SIZE),
+			BOOT_MPTABLE_SIZE,
 			BOOT_MPTABLE_ADDR, fw->ncpus, 0, IOAPIC_ADDR, fw->pci_irqs, fw->npci_irqs);
 		if (r < 0) {
 			*err = str_printf("building the MP table: %s", strerror(-r));

@@ -25,8 +25,6 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 
-#define PCI_MMIO_BASE 0xC0000000ULL
-#define PCI_MMIO_SIZE (0xFEC00000ULL - PCI_MMIO_BASE)
 
 /* Sets *err from the device's name and the errno, returns r. */
 static int fail(char **err, int r, const char *what, const char *detail)

@@ -16,13 +16,12 @@
 #include "serial.h"
 #include "vm.h"
 
-#define SERIAL_PORT 0x3f8
-#define SERIAL_IRQ 4
+#define IRQ_SERIAL0 4
 
 static void serial_irq(void *opaque, int level)
 {
 	struct vm *vm = opaque;
-	kvm_irq_line(&vm->kvm, SERIAL_IRQ, level);
+	kvm_irq_line(&vm->kvm, IRQ_SERIAL0, level);
 }
 
 static void serial_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -96,11 +95,11 @@ static int register_devices(struct vm *vm)
 	vm->pvpanic.event = pvpanic_event;
 	vm->pvpanic.opaque = vm;
 	if (!r)
-		r = bus_register(&vm->pio, SERIAL_PORT, 8, serial_io, vm->serial, "serial0");
+		r = bus_register(&vm->pio, PORT_SERIAL0, 8, serial_io, vm->serial, "serial0");
 	if (!r)
-		r = bus_register(&vm->pio, 0x60, 1, i8042_data_io, vm->kbd, "i8042");
+		r = bus_register(&vm->pio, PORT_I8042_DATA, 1, i8042_data_io, vm->kbd, "i8042");
 	if (!r)
-		r = bus_register(&vm->pio, 0x64, 1, i8042_cmd_io, vm->kbd, "i8042");
+		r = bus_register(&vm->pio, PORT_I8042_CMD, 1, i8042_cmd_io, vm->kbd, "i8042");
 	if (!r)
 		r = bus_register(&vm->pio, PORT_PVPANIC, 1, pvpanic_io, &vm->pvpanic, "pvpanic");
 	if (!r)

@@ -126,7 +126,7 @@ int mptable_build_pci(uint8_t *dst, size_t room, uint64_t gpa, unsigned ncpus,
 	memcpy(mpc + 8, "NESTVM  ", 8);         /* OEM id */
 	memcpy(mpc + 16, "NESTVMM     ", 12);   /* product id */
 	le_put(mpc + 34, count, 2);
-	le_put(mpc + 36, MPTABLE_LAPIC_ADDR, 4);
+	le_put(mpc + 36, LAPIC_ADDR, 4);
 	mpc[7] = checksum8(mpc, mpc_len);
 
 	uint8_t *mpf = dst;
