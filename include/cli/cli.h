@@ -10,6 +10,19 @@ int cli_parse_disk(struct vm_config *cfg, const char *arg, struct diag *d);
 /* --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]: appends a NIC. */
 int cli_parse_net(struct vm_config *cfg, const char *arg, struct diag *d);
 
+/* `vmm run ...` (cli_run.c); argv[0] is "run". Returns the exit status. */
+int vmm_run_main(int argc, char **argv);
+/*
+ * The nested rules for a VM with nested = "on", or "auto" where this host
+ * can nest (the host probed as cli_probe_opts says); problems appended to d.
+ */
+void cli_check_nested_rules(const struct vm_config *cfg, struct diag *d);
+/* The host paths from VMM_KVM_DEVICE, VMM_SYSFS_ROOT, VMM_PROC_ROOT (NULL: the defaults). */
+struct nested_probe_opts;
+void cli_probe_opts(struct nested_probe_opts *o);
+/* The cache directory: $NESTVMM_CACHE, $XDG_CACHE_HOME/nestvmm, ~/.cache/nestvmm. 0 or -errno. */
+int cli_cache_dir(char *buf, size_t len);
+
 /* `vmm nested status|enable ...` (cli_nested.c); argv[0] is "nested". Returns the exit status. */
 int vmm_nested_main(int argc, char **argv);
 

@@ -66,7 +66,7 @@ enum nested_backend {
 	NESTED_BACKEND_PVM,
 };
 
-/* From sysfs_root (NULL: $VMM_SYSFS_ROOT, else /sys)/module. */
+/* From sysfs_root (NULL: /sys)/module. */
 enum nested_backend nested_kvm_backend(const char *sysfs_root);
 /* "kvm_intel", "kvm_amd", "kvm_pvm", "unknown", "none". */
 const char *nested_backend_name(enum nested_backend b);
@@ -217,10 +217,11 @@ const char *nested_verdict_name(enum nested_verdict v);
 
 /* ---- the host probe ---- */
 
+/* Where the host is read; the command line fills it from VMM_KVM_DEVICE etc. */
 struct nested_probe_opts {
-	const char *kvm_path;   /* NULL: $VMM_KVM_DEVICE, else /dev/kvm */
-	const char *sysfs_root; /* NULL: $VMM_SYSFS_ROOT, else /sys */
-	const char *proc_root;  /* NULL: $VMM_PROC_ROOT, else /proc */
+	const char *kvm_path;   /* NULL: /dev/kvm */
+	const char *sysfs_root; /* NULL: /sys */
+	const char *proc_root;  /* NULL: /proc */
 	/* The host CPU's CPUID (leaves 0, 1, 0x40000000, 0x80000001); NULL: the
 	 * cpuid instruction. For tests. */
 	const struct cpuid_table *host_cpuid;

@@ -17,7 +17,22 @@
 #define MiB (1024ULL * 1024ULL)
 #define GiB (1024ULL * 1024ULL * 1024ULL)
 
-/* Log to stderr with the "vmm: " prefix. */
+/*
+ * Logging. A sink receives whole messages (no newline) with their level;
+ * info needs verbosity >= 0 and debug >= 1 (nv_set_verbose: -1 quiet, 0
+ * normal, 1 debug), errors and warnings always pass.
+ */
+enum nv_level { NV_LOG_ERR = 0, NV_LOG_WARN, NV_LOG_INFO, NV_LOG_DEBUG };
+struct nv_log {
+	void (*write)(void *opaque, enum nv_level level, const char *msg);
+	void *opaque;
+};
+/* The default sink: stderr, "vmm: error: ..." / "vmm: warning: ..." / "vmm: ...". */
+const struct nv_log *nv_log_stderr(void);
+/* To log (NULL: the default sink). */
+void nv_logf(const struct nv_log *log, enum nv_level level, const char *fmt, ...) NV_PRINTF(3, 4);
+void nv_vlogf(const struct nv_log *log, enum nv_level level, const char *fmt, va_list ap);
+/* To the default sink. */
 void nv_err(const char *fmt, ...) NV_PRINTF(1, 2);
 void nv_warn(const char *fmt, ...) NV_PRINTF(1, 2);
 void nv_info(const char *fmt, ...) NV_PRINTF(1, 2);

@@ -23,6 +23,8 @@ struct boot_image {
 	int kernel_fd, initrd_fd;
 	uint64_t kernel_file_size, initrd_size;
 	uint8_t *hdr; /* first bytes of the kernel file */
+	const char *cache_dir;     /* for direct boot's decompressed kernel (NULL: none) */
+	const struct nv_log *log;  /* NULL: stderr */
 	size_t hdr_len;
 	struct bzimage_info bi;
 	const char *cmdline;

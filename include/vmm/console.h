@@ -19,8 +19,12 @@ struct console;
 typedef size_t (*console_sink)(void *opaque, const uint8_t *buf, size_t len);
 typedef void (*console_quit)(void *opaque);
 
+/* log (NULL: stderr) gets the pty's name. 0 or -errno with *err set. */
+struct nv_log;
 int console_open(struct console **out, struct evloop *loop, enum console_mode mode, const char *path,
-	char **err);
+	const struct nv_log *log, char **err);
+/* The pty's path with mode pty ("/dev/pts/3"), else NULL. */
+const char *console_pty_path(const struct console *c);
 void console_set_sink(struct console *c, console_sink sink, console_quit quit, void *opaque);
 /* Guest output; any thread. */
 void console_write(struct console *c, const uint8_t *buf, size_t len);

@@ -21,7 +21,7 @@ struct kvm {
 };
 
 /*
- * Opens the device (path NULL: $VMM_KVM_DEVICE or /dev/kvm), checks the API
+ * Opens the device (path NULL: /dev/kvm), checks the API
  * version and every capability nestvmm relies on. On failure returns
  * -errno and sets *err to a malloc'd message naming the problem.
  */

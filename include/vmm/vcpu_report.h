@@ -24,7 +24,7 @@ char *vcpu_describe_internal_error(const struct kvm_run *run, unsigned id, char 
 /* General registers, and with s the control registers, EFER, CS, SS, GDT, IDT; lines end in \n. */
 char *vcpu_describe_regs(const struct kvm_regs *r, const struct kvm_sregs *s, char *buf,
 	size_t cap);
-/* Prints what (one line) and the vCPU's registers to stderr. */
+/* Logs what (one line) and the vCPU's registers to the VM's sink. */
 void vcpu_report_failure(struct vcpu *v, const char *what);
 
 #endif

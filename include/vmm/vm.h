@@ -51,11 +51,20 @@ enum vm_stop_reason {
 	STOP_ERROR,     /* KVM failure or internal error */
 };
 
-/* Exit statuses of `vmm run`, documented in README.md. */
-#define VMM_EXIT_OK 0
-#define VMM_EXIT_ERROR 1
-#define VMM_EXIT_USAGE 2
-#define VMM_EXIT_PANIC 3
+/*
+ * What the process gives a VM, read once by the caller (the command line
+ * reads the environment into it). Strings are borrowed: they must outlive
+ * the VM. Besides these, the caller must have blocked SIGINT, SIGTERM and
+ * SIGHUP in every thread (the VM reads them from a signalfd), installed the
+ * vCPU kick handler (vcpu_signals_init) and ignored SIGPIPE.
+ */
+struct vm_env {
+	const char *kvm_device;   /* NULL: /dev/kvm */
+	const char *sysfs_root;   /* NULL: /sys (the KVM backend, the nested probe) */
+	const char *proc_root;    /* NULL: /proc */
+	const char *cache_dir;    /* direct boot's decompressed kernels; NULL: none (a memfd) */
+	const struct nv_log *log; /* NULL: stderr */
+};
 
 struct vcpu {
 	struct vm *vm;
@@ -69,6 +78,7 @@ struct vcpu {
 
 struct vm {
 	const struct vm_config *cfg;
+	struct vm_env env;
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct boot_image img;
@@ -110,7 +120,25 @@ struct vm {
 };
 
 /* vm.c */
-int vm_run(const struct vm_config *cfg);
+/*
+ * Checks everything cfg needs from the host (kernel and initrd, /dev/kvm,
+ * vCPU count, the nested policy) and opens what outlives a reset (event
+ * loop, signalfd, console, control socket, taps). Every problem is logged
+ * to env->log. 0 and *out, -EINVAL for bad input (nothing was created), or
+ * another -errno.
+ */
+int vm_create(const struct vm_config *cfg, const struct vm_env *env, struct vm **out);
+/*
+ * Builds the machine and runs it on the calling thread until the VM stops
+ * for good (a reset with on_reboot = "restart" builds it again). 0 when it
+ * stopped (vm_stopped_by says why), -errno when a machine could not be built.
+ */
+int vm_run(struct vm *vm);
+void vm_free(struct vm *vm); /* NULL ok */
+/* Why it stopped; *signal the signal number for STOP_SIGNAL (0: the console escape). */
+enum vm_stop_reason vm_stopped_by(const struct vm *vm, int *signal, const char **detail);
+/* Logs to the VM's sink. */
+void vm_log(const struct vm *vm, enum nv_level level, const char *fmt, ...) NV_PRINTF(3, 4);
 /* Asks the VM to stop (first reason wins); callable from any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, const char *detail);
 int vm_pause(struct vm *vm);

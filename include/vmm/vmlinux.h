@@ -17,11 +17,14 @@
 
 /*
  * Returns an fd of the decompressed vmlinux for the bzImage open at fd
- * (with header bi and file_size): from the cache when present, else
- * decompressed now (and cached when the cache directory is writable).
- * -ENOTSUP when the payload is not xz, -errno otherwise.
+ * (with header bi and file_size): from the cache directory cache_dir when
+ * present there, else decompressed now (and stored in cache_dir/vmlinux/
+ * when it is writable; cache_dir NULL: into a memfd, every time). log may
+ * be NULL (stderr). -ENOTSUP when the payload is not xz, -errno otherwise.
  */
-int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size);
+struct nv_log;
+int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size,
+	const char *cache_dir, const struct nv_log *log);
 
 /*
  * Loads the PT_LOAD segments of the ELF at fd into m at their physical
@@ -31,8 +34,5 @@ int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, u
  * address. -ENOEXEC for a bad ELF, -ENOSPC when a segment is outside RAM.
  */
 int elf_load(int fd, struct guest_mem *m, uint64_t *entry, uint64_t *end);
-
-/* The cache directory ($NESTVMM_CACHE, $XDG_CACHE_HOME/nestvmm, ~/.cache/nestvmm). */
-int vmm_cache_dir(char *buf, size_t len);
 
 #endif

@@ -18,7 +18,7 @@
 #include "api.h"
 #include "cli.h"
 #include "nested.h"
-#include "vm.h"
+#include "vmm.h"
 #include "vm_config.h"
 
 #define MAX_CONFIG_BYTES (4 * 1024 * 1024)
@@ -214,7 +214,9 @@ static int cmd_status(int argc, char **argv)
 		goto cleanup;
 	}
 	status = VMM_EXIT_ERROR;
-	if (nested_probe(&h, &host, NULL) < 0 || (config && vm_checks(&cfg, &h, &exposed, &vm) < 0)) {
+	struct nested_probe_opts paths;
+	cli_probe_opts(&paths);
+	if (nested_probe(&h, &host, &paths) < 0 || (config && vm_checks(&cfg, &h, &exposed, &vm) < 0)) {
 		nv_err("out of memory");
 		goto cleanup;
 	}

@@ -44,13 +44,9 @@ static void host_cpuid(struct cpuid_entry e[HOST_LEAVES], struct cpuid_table *t)
 	}
 }
 
-static const char *env_or(const char *given, const char *env, const char *dflt)
+static const char *or_default(const char *given, const char *dflt)
 {
-	const char *v;
-	if (given)
-		return given;
-	v = getenv(env);
-	return v && *v ? v : dflt;
+	return given && *given ? given : dflt;
 }
 
 enum nested_backend nested_kvm_backend(const char *sysfs_root)
@@ -64,7 +60,7 @@ enum nested_backend nested_kvm_backend(const char *sysfs_root)
 		{ "kvm_intel", NESTED_BACKEND_INTEL },
 		{ "kvm_amd", NESTED_BACKEND_AMD },
 	};
-	const char *sys = env_or(sysfs_root, "VMM_SYSFS_ROOT", "/sys");
+	const char *sys = or_default(sysfs_root, "/sys");
 	char path[600];
 	struct stat st;
 
@@ -250,7 +246,7 @@ static void probe_kvm(struct probe *p, const struct nested_probe_opts *o)
 {
 	struct nested_host *h = p->h;
 	char fix[512];
-	const char *path = env_or(o ? o->kvm_path : NULL, "VMM_KVM_DEVICE", "/dev/kvm");
+	const char *path = or_default(o ? o->kvm_path : NULL, "/dev/kvm");
 
 	snprintf(h->kvm_path, sizeof(h->kvm_path), "%s", path);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -328,7 +324,7 @@ static void probe_backend(struct probe *p, const struct nested_probe_opts *o)
 static void probe_module(struct probe *p, const struct nested_probe_opts *o)
 {
 	struct nested_host *h = p->h;
-	const char *sys = env_or(o ? o->sysfs_root : NULL, "VMM_SYSFS_ROOT", "/sys");
+	const char *sys = or_default(o ? o->sysfs_root : NULL, "/sys");
 	const char *m = nested_kvm_module(h->vendor);
 	char path[600], fix[1024];
 	struct stat st;
@@ -428,7 +424,7 @@ static void report_kvm_caps(struct probe *p)
 static void probe_host(struct probe *p, const struct nested_probe_opts *o)
 {
 	struct nested_host *h = p->h;
-	const char *proc = env_or(o ? o->proc_root : NULL, "VMM_PROC_ROOT", "/proc");
+	const char *proc = or_default(o ? o->proc_root : NULL, "/proc");
 
 	h->mem_total = read_memtotal(proc);
 	double gib = (double)h->mem_total / (double)GiB;

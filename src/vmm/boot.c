@@ -198,10 +198,11 @@ static int load_kernel(struct boot_image *img, struct guest_mem *m)
 {
 	const struct bzimage_info *bi = &img->bi;
 	if (img->direct && img->vmlinux_fd < 0) {
-		int fd = vmlinux_open(img->kernel_fd, img->hdr, bi, img->kernel_file_size);
+		int fd = vmlinux_open(img->kernel_fd, img->hdr, bi, img->kernel_file_size,
+			img->cache_dir, img->log);
 		if (fd < 0) {
-			nv_debug("direct boot unavailable (%s): using the bzImage decompressor",
-				strerror(-fd));
+			nv_logf(img->log, NV_LOG_DEBUG, "direct boot unavailable (%s): using the bzImage "
+				"decompressor", strerror(-fd));
 			img->direct = false;
 		}
 		img->vmlinux_fd = fd;
@@ -213,8 +214,8 @@ static int load_kernel(struct boot_image *img, struct guest_mem *m)
 			img->entry = entry;
 			return 0;
 		}
-		nv_warn("the decompressed kernel does not load (%s): using the bzImage decompressor",
-			r ? strerror(-r) : "larger than init_size");
+		nv_logf(img->log, NV_LOG_WARN, "the decompressed kernel does not load (%s): using the "
+			"bzImage decompressor", r ? strerror(-r) : "larger than init_size");
 		img->direct = false;
 		memset(m->host, 0, m->low_size < kernel_end(bi) ? m->low_size : kernel_end(bi));
 	}

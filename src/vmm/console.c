@@ -31,6 +31,7 @@ struct console {
 	uint8_t pending[256];
 	size_t pending_len, pending_off;
 	pthread_mutex_t out_lock;
+	char pty_path[64];
 };
 
 static void on_input(void *opaque, int fd, uint32_t events);
@@ -121,7 +122,7 @@ static int make_raw(struct console *c, int fd)
 	return 0;
 }
 
-static int open_pty(struct console *c, char **err)
+static int open_pty(struct console *c, const struct nv_log *log, char **err)
 {
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
@@ -141,12 +142,19 @@ static int open_pty(struct console *c, char **err)
 	c->in_fd = c->out_fd = m;
 	c->own_in = true;
 	c->out_nonblock = true;
-	nv_info("console on %s", ptsname(m));
+	const char *name = ptsname(m);
+	snprintf(c->pty_path, sizeof(c->pty_path), "%s", name ? name : "");
+	nv_logf(log, NV_LOG_INFO, "console on %s", c->pty_path);
 	return 0;
 }
 
+const char *console_pty_path(const struct console *c)
+{
+	return c && c->pty_path[0] ? c->pty_path : NULL;
+}
+
 int console_open(struct console **out, struct evloop *loop, enum console_mode mode, const char *path,
-	char **err)
+	const struct nv_log *log, char **err)
 {
 	struct console *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -166,7 +174,7 @@ int console_open(struct console **out, struct evloop *loop, enum console_mode mo
 			fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 		break;
 	case CONSOLE_PTY:
-		r = open_pty(c, err);
+		r = open_pty(c, log, err);
 		break;
 	case CONSOLE_FILE:
 		c->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);

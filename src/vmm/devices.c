@@ -85,7 +85,7 @@ int devices_open_taps(struct vm *vm, char **err)
 			uint8_t mac[6] = { 0x52, 0x54, 0x00, rnd[0], rnd[1], rnd[2] };
 			memcpy(vm->macs[i], mac, 6);
 		}
-		nv_info("net[%zu]: tap %s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", i,
+		vm_log(vm, NV_LOG_INFO, "net[%zu]: tap %s%s, MAC %02x:%02x:%02x:%02x:%02x:%02x%s", i,
 			tap_name(vm->taps[i]), tap_created(vm->taps[i]) ? " (created)" : "",
 			vm->macs[i][0], vm->macs[i][1], vm->macs[i][2], vm->macs[i][3], vm->macs[i][4],
 			vm->macs[i][5], nc->mac_spoofing ? ", MAC spoofing allowed" : "");

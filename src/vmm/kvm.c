@@ -32,8 +32,6 @@ int kvm_open(struct kvm *k, const char *path, char **err)
 {
 	memset(k, 0, sizeof(*k));
 	k->fd = k->vm_fd = -1;
-	if (!path)
-		path = getenv("VMM_KVM_DEVICE");
 	if (!path || !*path)
 		path = "/dev/kvm";
 	k->fd = open(path, O_RDWR | O_CLOEXEC);

@@ -64,7 +64,7 @@ static void pvpanic_event(void *opaque, uint8_t events)
 	if (events & PVPANIC_PANICKED)
 		vm_request_stop(vm, STOP_PANIC, "the guest kernel panicked (pvpanic)");
 	else if (events & PVPANIC_CRASH_LOADED)
-		nv_info("guest reports a crash kernel was loaded (pvpanic)");
+		vm_log(vm, NV_LOG_INFO, "guest reports a crash kernel was loaded (pvpanic)");
 }
 
 /* ACPI hardware-reduced sleep control: SLP_EN (bit 5) with SLP_TYP (bits 4:2). */
@@ -113,10 +113,10 @@ static int register_devices(struct vm *vm)
 }
 
 /* -v: how long each step of building the machine took (boot-time work). */
-static void step_done(const char *what, uint64_t *t)
+static void step_done(const struct vm *vm, const char *what, uint64_t *t)
 {
 	uint64_t now = now_ns();
-	nv_debug("boot: %-22s %6.1f ms", what, (double)(now - *t) / 1e6);
+	vm_log(vm, NV_LOG_DEBUG, "boot: %-22s %6.1f ms", what, (double)(now - *t) / 1e6);
 	*t = now;
 }
 
@@ -140,7 +140,7 @@ int machine_build(struct vm *vm, char **err)
 			*err = NULL;
 		return r;
 	}
-	step_done("VM and guest RAM", &t);
+	step_done(vm, "VM and guest RAM", &t);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	if ((r = register_devices(vm)) < 0) {
@@ -151,7 +151,7 @@ int machine_build(struct vm *vm, char **err)
 	irq_init(&vm->irq, &vm->kvm);
 	if ((r = devices_create(vm, err)) < 0)
 		return r;
-	step_done("devices", &t);
+	step_done(vm, "devices", &t);
 	struct boot_firmware fw = {
 		.ncpus = vm->ncpus,
 		.acpi = vm->cfg->acpi,
@@ -163,7 +163,7 @@ int machine_build(struct vm *vm, char **err)
 	};
 	if ((r = boot_image_load(&vm->img, &vm->mem, &fw, err)) < 0)
 		return r;
-	step_done("kernel, initrd, tables", &t);
+	step_done(vm, "kernel, initrd, tables", &t);
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
@@ -174,7 +174,7 @@ int machine_build(struct vm *vm, char **err)
 			return r;
 	if ((r = vcpu_setup_boot(&vm->vcpus[0], vm->img.entry, err)) < 0)
 		return r;
-	step_done("vCPUs", &t);
+	step_done(vm, "vCPUs", &t);
 	return 0;
 }
 

@@ -120,19 +120,20 @@ void vcpu_report_failure(struct vcpu *v, const char *what)
 	char buf[2048];
 	bool have_s;
 
-	nv_err("%s", what);
+	vm_log(v->vm, NV_LOG_ERR, "%s", what);
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
-		nv_err("vCPU %u: cannot read its registers: %s", v->id, strerror(errno));
+		vm_log(v->vm, NV_LOG_ERR, "vCPU %u: cannot read its registers: %s", v->id,
+			strerror(errno));
 		return;
 	}
 	have_s = ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0;
 	vcpu_describe_regs(&regs, have_s ? &sregs : NULL, buf, sizeof(buf));
-	fprintf(stderr, "vmm: vCPU %u registers:\n", v->id);
+	vm_log(v->vm, NV_LOG_ERR, "vCPU %u registers:", v->id);
 	for (char *line = buf, *nl; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (!nl)
 			break;
-		fprintf(stderr, "vmm:   %.*s\n", (int)(nl - line), line);
+		*nl = 0;
+		vm_log(v->vm, NV_LOG_ERR, "  %s", line);
 	}
-	fflush(stderr);
 }

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm_run: builds the VM described by a validated vm_config and runs it.
- * The calling thread becomes the I/O thread (console, control socket,
- * signals); each vCPU has its own thread. A stop request from any thread
- * wakes the I/O thread, which joins the vCPUs and either ends or, for a
- * guest reset with on_reboot = "restart", builds the machine again.
+ * The VM's life cycle: vm_create checks and opens everything a validated
+ * vm_config needs (nothing is left behind when it fails), vm_run builds the
+ * machine and makes the calling thread the I/O thread (console, control
+ * socket, signals; each vCPU has its own thread) until the VM stops, and
+ * vm_free releases it. A stop request from any thread wakes the I/O thread,
+ * which joins the vCPUs and either ends or, for a guest reset with
+ * on_reboot = "restart", builds the machine again. Process-wide setup
+ * (signal dispositions, thread defaults) and the environment are the
+ * caller's: see struct vm_env.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -159,22 +164,6 @@ static void stop_machine(struct vm *vm)
 	machine_destroy(vm);
 }
 
-/*
- * Threads (vCPUs, device workers) get 512 KiB stacks instead of glibc's
- * 8 MiB: with transparent huge pages "always", a touched 8 MiB stack that
- * happens to be 2 MiB aligned is backed by a whole 2 MiB page, which shows
- * up as VMM overhead. Nothing here recurses; 512 KiB is plenty.
- */
-static void small_thread_stacks(void)
-{
-	pthread_attr_t a;
-	if (pthread_attr_init(&a))
-		return;
-	if (!pthread_attr_setstacksize(&a, 512 * 1024))
-		pthread_setattr_default_np(&a);
-	pthread_attr_destroy(&a);
-}
-
 static int load_cpuid(struct vm *vm, char **err)
 {
 	struct kvm_cpuid2 *c;
@@ -219,7 +208,9 @@ static int nested_policy(struct vm *vm, struct diag *d)
 	nested_host_init(&vm->nested_host);
 	if (vm->cfg->nested == NESTED_OFF)
 		return 0;
-	int r = nested_probe(&vm->nested_host, NULL, NULL);
+	struct nested_probe_opts o = { vm->env.kvm_device, vm->env.sysfs_root, vm->env.proc_root,
+		NULL };
+	int r = nested_probe(&vm->nested_host, NULL, &o);
 	if (r < 0)
 		return r;
 	struct cpuid_table t = { malloc(vm->cpuid->n * sizeof(struct cpuid_entry)), vm->cpuid->n };
@@ -229,50 +220,116 @@ static int nested_policy(struct vm *vm, struct diag *d)
 	r = nested_cpuid_apply(&t, vm->cfg->nested, &vm->nested_host, d, &vm->nested_exposed);
 	free(t.e);
 	if (r == 0 && vm->nested_exposed)
-		nv_info("nested virtualization: %s exposed to the guest",
+		vm_log(vm, NV_LOG_INFO, "nested virtualization: %s exposed to the guest",
 			nested_virt_name(vm->nested_host.vendor));
 	else if (r == 0)
-		nv_info("nested = \"auto\": this host cannot nest; the guest gets no VMX/SVM");
+		vm_log(vm, NV_LOG_INFO, "nested = \"auto\": this host cannot nest; the guest gets no "
+			"VMX/SVM");
 	return r;
 }
 
-static int exit_status(struct vm *vm)
+enum vm_stop_reason vm_stopped_by(const struct vm *vm, int *signal, const char **detail)
 {
-	const char *d = vm->stop_detail;
-	switch (vm->stop_reason) {
-	case STOP_POWEROFF:
-		nv_info("guest powered off");
-		return VMM_EXIT_OK;
-	case STOP_RESET:
-		nv_info("guest rebooted (%s); exiting as on_reboot = \"exit\"", d);
-		return VMM_EXIT_OK;
-	case STOP_PANIC:
-		nv_err("guest panic: %s", d);
-		return VMM_EXIT_PANIC;
-	case STOP_DESTROY:
-		nv_info("VM destroyed (%s)", d);
-		return VMM_EXIT_OK;
-	case STOP_SIGNAL:
-		nv_info("stopped by %s", d);
-		return vm->stop_signal ? 128 + vm->stop_signal : VMM_EXIT_OK;
-	case STOP_ERROR:
-	default:
-		nv_err("%s", d[0] ? d : "VM stopped on an error");
-		return VMM_EXIT_ERROR;
-	}
+	if (signal)
+		*signal = vm->stop_signal;
+	if (detail)
+		*detail = vm->stop_detail;
+	return vm->stop_reason;
 }
 
-int vm_run(const struct vm_config *cfg)
+void vm_log(const struct vm *vm, enum nv_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	nv_vlogf(vm->env.log, level, fmt, ap);
+	va_end(ap);
+}
+
+/* Everything the user's input and the host must allow, before the machine is built. */
+static int vm_check_host(struct vm *vm, struct diag *d, char **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (boot_image_open(&vm->img, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->direct_boot,
+		    cfg->memory, d) < 0)
+		return -EINVAL;
+	vm->img.cache_dir = vm->env.cache_dir;
+	vm->img.log = vm->env.log;
+	if (nested_kvm_backend(vm->env.sysfs_root) == NESTED_BACKEND_PVM) {
+		if (cfg->nested == NESTED_ON) {
+			diag_add(d, NULL, 0, 0, "nested = \"on\": this host cannot give the guest VMX/SVM: "
+				"%s", nested_pvm_explanation());
+			return -EINVAL;
+		}
+		vm_log(vm, NV_LOG_WARN, "%s; a stock kernel will not boot here",
+			nested_pvm_explanation());
+	}
+	int r = kvm_open(&vm->kvm, vm->env.kvm_device, err);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL; /* no usable /dev/kvm: the user's to fix */
+	if ((int)cfg->cpus > vm->kvm.max_vcpus) {
+		diag_add(d, NULL, 0, 0, "cpus: %u vCPUs are more than KVM allows on this host (at "
+			"most %d)", cfg->cpus, vm->kvm.max_vcpus);
+		return -EINVAL;
+	}
+	if (vm->kvm.nr_vcpus > 0 && (int)cfg->cpus > vm->kvm.nr_vcpus)
+		vm_log(vm, NV_LOG_WARN, "cpus: %u vCPUs on a host with %d CPUs: the guest will be slow",
+			cfg->cpus, vm->kvm.nr_vcpus);
+	r = load_cpuid(vm, err);
+	if (r < 0)
+		return r;
+	r = nested_policy(vm, d);
+	return r == -ENOTSUP ? -EINVAL : r;
+}
+
+/* The parts that outlive a reset: event loop, signals, console, control socket, taps. */
+static int vm_open_io(struct vm *vm, char **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	vm->loop = evloop_new();
+	vm->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!vm->loop || vm->sigfd < 0 || evloop_add(vm->loop, vm->sigfd, EPOLLIN, on_signal, vm) < 0) {
+		*err = strdup("cannot set up the event loop");
+		return -EIO;
+	}
+	int r = console_open(&vm->console, vm->loop, cfg->console, cfg->console_path, vm->env.log,
+		err);
+	if (r < 0)
+		return r == -EINVAL ? -EIO : r;
+	console_set_sink(vm->console, console_to_guest, on_console_quit, vm);
+	if (cfg->api_socket) {
+		r = api_new(vm->loop, cfg->api_socket, &vm->api, err);
+		if (r < 0)
+			return r == -EINVAL ? -EIO : r;
+		if (vm_api_register(vm) < 0) {
+			*err = strdup("cannot register control socket commands");
+			return -ENOMEM;
+		}
+	}
+	r = devices_open_taps(vm, err);
+	return r == -EINVAL ? -EIO : r; /* only the checks above speak for bad input */
+}
+
+int vm_create(const struct vm_config *cfg, const struct vm_env *env, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	char *err = NULL;
-	int status = VMM_EXIT_USAGE;
-	sigset_t sigs, oldsigs;
 	struct diag d;
-	diag_init(&d);
+	int r;
+
+	*out = NULL;
 	if (!vm)
-		return VMM_EXIT_ERROR;
+		return -ENOMEM;
+	diag_init(&d);
 	vm->cfg = cfg;
+	if (env)
+		vm->env = *env;
 	vm->ncpus = cfg->cpus;
 	vm->sigfd = -1;
 	vm->kvm.fd = vm->kvm.vm_fd = -1;
@@ -281,71 +338,33 @@ int vm_run(const struct vm_config *cfg)
 	pthread_cond_init(&vm->cond, NULL);
 
 	/* Everything the user gave is checked before anything is created. */
-	if (boot_image_open(&vm->img, cfg->kernel, cfg->initrd, cfg->cmdline, cfg->direct_boot,
-		    cfg->memory, &d) < 0) {
-		diag_print(&d, stderr);
-		goto out;
+	r = vm_check_host(vm, &d, &err);
+	if (r == 0)
+		r = vm_open_io(vm, &err);
+	for (size_t i = 0; i < d.n; i++)
+		vm_log(vm, NV_LOG_ERR, "%s", d.msgs[i]);
+	if (err || (r < 0 && !d.n))
+		vm_log(vm, NV_LOG_ERR, "%s", err ? err : strerror(-r));
+	free(err);
+	diag_free(&d);
+	if (r < 0) {
+		vm_free(vm);
+		return r;
 	}
-	if (nested_kvm_backend(NULL) == NESTED_BACKEND_PVM) {
-		if (cfg->nested == NESTED_ON) {
-			nv_err("nested = \"on\": this host cannot give the guest VMX/SVM: %s",
-				nested_pvm_explanation());
-			goto out;
-		}
-		nv_warn("%s; a stock kernel will not boot here", nested_pvm_explanation());
-	}
-	if (kvm_open(&vm->kvm, NULL, &err) < 0)
-		goto out_err;
-	if ((int)cfg->cpus > vm->kvm.max_vcpus) {
-		nv_err("cpus: %u vCPUs are more than KVM allows on this host (at most %d)", cfg->cpus,
-			vm->kvm.max_vcpus);
-		goto out;
-	}
-	if (vm->kvm.nr_vcpus > 0 && (int)cfg->cpus > vm->kvm.nr_vcpus)
-		nv_warn("cpus: %u vCPUs on a host with %d CPUs: the guest will be slow", cfg->cpus,
-			vm->kvm.nr_vcpus);
-	status = VMM_EXIT_ERROR;
-	if (load_cpuid(vm, &err) < 0)
-		goto out_err;
-	if (nested_policy(vm, &d) < 0) {
-		diag_print(&d, stderr);
-		status = VMM_EXIT_USAGE;
-		goto out;
-	}
+	*out = vm;
+	return 0;
+}
 
-	vcpu_signals_init();
-	small_thread_stacks();
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
-	vm->loop = evloop_new();
-	vm->sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!vm->loop || vm->sigfd < 0 || evloop_add(vm->loop, vm->sigfd, EPOLLIN, on_signal, vm) < 0) {
-		err = strdup("cannot set up the event loop");
-		goto out_err;
-	}
-	if (console_open(&vm->console, vm->loop, cfg->console, cfg->console_path, &err) < 0)
-		goto out_err;
-	console_set_sink(vm->console, console_to_guest, on_console_quit, vm);
-	if (cfg->api_socket) {
-		if (api_new(vm->loop, cfg->api_socket, &vm->api, &err) < 0)
-			goto out_err;
-		if (vm_api_register(vm) < 0) {
-			err = strdup("cannot register control socket commands");
-			goto out_err;
-		}
-	}
-
-	if (devices_open_taps(vm, &err) < 0)
-		goto out_err;
+int vm_run(struct vm *vm)
+{
+	char *err = NULL;
 	uint64_t t0 = now_ns();
-	if (start_machine(vm, &err) < 0)
-		goto out_err;
+	int r = start_machine(vm, &err);
+
+	if (r < 0)
+		goto fail;
 	vm->started_ns = now_ns();
-	nv_debug("machine built and vCPUs started in %llu ms",
+	vm_log(vm, NV_LOG_DEBUG, "machine built and vCPUs started in %llu ms",
 		(unsigned long long)((vm->started_ns - t0) / 1000000));
 	for (;;) {
 		evloop_run_once(vm->loop, -1);
@@ -355,24 +374,29 @@ int vm_run(const struct vm_config *cfg)
 		if (why == STOP_NONE)
 			continue;
 		stop_machine(vm);
-		if (why == STOP_RESET && cfg->on_reboot == ON_REBOOT_RESTART) {
-			vm->resets++;
-			nv_info("guest reset (%s): restarting", vm->stop_detail);
-			if (start_machine(vm, &err) < 0)
-				goto out_err;
-			continue;
-		}
-		break;
+		if (why != STOP_RESET || vm->cfg->on_reboot != ON_REBOOT_RESTART)
+			return 0;
+		vm->resets++;
+		vm_log(vm, NV_LOG_INFO, "guest reset (%s): restarting", vm->stop_detail);
+		r = start_machine(vm, &err);
+		if (r < 0)
+			goto fail;
 	}
-	status = exit_status(vm);
-	goto out;
+fail:
+	vm_log(vm, NV_LOG_ERR, "%s", err ? err : strerror(-r));
+	free(err);
+	stop_machine(vm);
+	pthread_mutex_lock(&vm->lock);
+	vm->stop_reason = STOP_ERROR;
+	snprintf(vm->stop_detail, sizeof(vm->stop_detail), "the machine could not be built");
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
 
-out_err:
-	if (err)
-		nv_err("%s", err);
-	else
-		nv_err("out of memory");
-out:
+void vm_free(struct vm *vm)
+{
+	if (!vm)
+		return;
 	stop_machine(vm);
 	devices_close_taps(vm);
 	api_free(vm->api);
@@ -381,8 +405,6 @@ out:
 		evloop_del(vm->loop, vm->sigfd);
 	close_fd(&vm->sigfd);
 	evloop_free(vm->loop);
-	if (vm->loop)
-		pthread_sigmask(SIG_SETMASK, &oldsigs, NULL);
 	if (vm->cpuid)
 		free(vm->cpuid->e);
 	free(vm->cpuid);
@@ -390,8 +412,5 @@ out:
 	kvm_close(&vm->kvm);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
-	free(err);
-	diag_free(&d);
 	free(vm);
-	return status;
 }

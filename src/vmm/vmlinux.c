@@ -22,21 +22,6 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int vmm_cache_dir(char *buf, size_t len)
-{
-	const char *e = getenv("NESTVMM_CACHE");
-	int n;
-	if (e && *e)
-		n = snprintf(buf, len, "%s", e);
-	else if ((e = getenv("XDG_CACHE_HOME")) && *e)
-		n = snprintf(buf, len, "%s/nestvmm", e);
-	else if ((e = getenv("HOME")) && *e)
-		n = snprintf(buf, len, "%s/.cache/nestvmm", e);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
-}
-
 static int mkdirs(char *path)
 {
 	for (char *p = path + 1; *p; p++) {
@@ -164,13 +149,15 @@ static int cache_key(int fd, const struct stat *st, char *key, size_t len)
 	return 0;
 }
 
-int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size)
+int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, uint64_t file_size,
+	const char *cache_dir, const struct nv_log *log)
 {
 	struct stat st;
 	char dir[512], path[700], tmp[720], key[64];
 	if (fstat(bz_fd, &st) < 0)
 		return -errno;
-	bool cached = vmm_cache_dir(dir, sizeof(dir) - 16) == 0 &&
+	bool cached = cache_dir && *cache_dir &&
+		snprintf(dir, sizeof(dir) - 16, "%s", cache_dir) < (int)sizeof(dir) - 16 &&
 		cache_key(bz_fd, &st, key, sizeof(key)) == 0;
 	if (cached) {
 		strcat(dir, "/vmlinux");
@@ -202,7 +189,8 @@ int vmlinux_open(int bz_fd, const uint8_t *hdr, const struct bzimage_info *bi, u
 		unlink(tmp);
 		cached = false;
 	}
-	nv_debug("decompressed the kernel%s%s", cached ? " into " : "", cached ? path : "");
+	nv_logf(log, NV_LOG_DEBUG, "decompressed the kernel%s%s", cached ? " into " : "",
+		cached ? path : "");
 	return fd;
 }
 

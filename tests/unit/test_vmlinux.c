@@ -97,7 +97,7 @@ static int setup(void **state)
 	(void)state;
 	if (!mkdtemp(cache_dir))
 		return -1;
-	return setenv("NESTVMM_CACHE", cache_dir, 1);
+	return 0;
 }
 
 static int teardown(void **state)
@@ -148,7 +148,7 @@ static void test_cache_is_sparse_and_loads(void **state)
 	int bfd = open(path, O_RDONLY);
 	assert_true(bfd >= 0);
 
-	int fd = vmlinux_open(bfd, bz, &bi, bz_len);
+	int fd = vmlinux_open(bfd, bz, &bi, bz_len, cache_dir, NULL);
 	assert_true(fd >= 0);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
@@ -164,7 +164,7 @@ static void test_cache_is_sparse_and_loads(void **state)
 	close(fd);
 
 	/* The second open comes from the cache, with the same bytes. */
-	fd = vmlinux_open(bfd, bz, &bi, bz_len);
+	fd = vmlinux_open(bfd, bz, &bi, bz_len, cache_dir, NULL);
 	assert_true(fd >= 0);
 	assert_int_equal(pread_full(fd, back, ELF_SIZE, 0), 0);
 	assert_memory_equal(back, elf, ELF_SIZE);
