@@ -5,7 +5,8 @@
  *
  * Threading: api_new, api_register and api_free run on the loop's thread (or
  * while the loop is not running); handlers run on the loop's thread and must
- * not call api_free. api_call and the printing helpers need no server.
+ * not call api_free. api_call and the printing helpers need no server; the
+ * api_session calls run on the session's loop thread.
  */
 #ifndef NV_API_H
 #define NV_API_H
@@ -90,6 +91,46 @@ char *api_call_strerror(const char *path, int rc);
  * or a complaint about a malformed reply on errout (returns -EPROTO).
  */
 int api_print_reply(struct json_object *reply, FILE *out, FILE *errout);
+
+/* ---- the asynchronous client (api_session.c), for supervisors on an event loop ---- */
+
+/* A reply or event line longer than this closes the session (-EMSGSIZE). */
+#define API_SESSION_MAX_LINE (4 * 1024 * 1024)
+
+/*
+ * A request's answer: rc 0 and the reply object ({"return": ...} or
+ * {"error": ...}; borrowed for the call), or rc < 0 and NULL when the
+ * session closed first (-ECONNRESET, -EPROTO, ...).
+ */
+typedef void (*api_reply_cb)(void *opaque, int rc, struct json_object *reply);
+
+struct api_session_ops {
+	/* A line that answers no request (an event pushed by `subscribe`); borrowed. */
+	void (*event)(void *opaque, struct json_object *msg);
+	/* The connection is gone (rc: why); every request was answered with rc first. */
+	void (*closed)(void *opaque, int rc);
+};
+
+struct api_session;
+
+/*
+ * Connects to the control socket at path without blocking (a connection
+ * still in progress is finished on the loop). 0 and *out, or -errno
+ * (-ENOENT, -ECONNREFUSED, -ENAMETOOLONG...). Callbacks run on the loop's
+ * thread; any of them may call api_session_free.
+ */
+int api_session_open(struct evloop *loop, const char *path, const struct api_session_ops *ops,
+	void *opaque, struct api_session **out);
+/*
+ * Queues one request (args may be NULL; it is not consumed); cb gets its
+ * reply. 0, -ENOTCONN (closed), -ENOBUFS (too much unsent), -ENOMEM.
+ */
+int api_session_call(struct api_session *s, const char *command, struct json_object *args,
+	api_reply_cb cb, void *opaque);
+/* Connected and not closed. */
+bool api_session_connected(const struct api_session *s);
+/* Closes it; waiting requests get no callback. NULL ok. */
+void api_session_free(struct api_session *s);
 
 /* ---- the wire format, for anything speaking or faking the protocol ---- */
 
