@@ -46,6 +46,35 @@ int api_new(struct evloop *loop, const char *path, struct api **out, char **err)
 /* 0, -EEXIST (already registered), -EINVAL (empty name or NULL handler), -ENOMEM. */
 int api_register(struct api *a, const char *command, api_handler h, void *opaque);
 
+/*
+ * A handler that is told which connection calls it (valid during the call
+ * only), for commands that change what the connection is: `subscribe`
+ * (built in) and a console attachment.
+ */
+struct api_caller;
+typedef int (*api_caller_handler)(void *opaque, struct api_caller *caller,
+	struct json_object *args, struct json_object **reply, char **err);
+int api_register_caller(struct api *a, const char *command, api_caller_handler h, void *opaque);
+
+/*
+ * From a caller handler that succeeds: once its reply line is sent, the
+ * connection leaves the control protocol and its socket is handed to
+ * cb(opaque, fd, pending, len), which owns fd from then on; pending holds
+ * what the client sent after the request line (already read, not a
+ * request). No further line of that connection is parsed. 0 or -EBUSY.
+ */
+typedef void (*api_take_cb)(void *opaque, int fd, const void *pending, size_t len);
+int api_caller_take(struct api_caller *c, api_take_cb cb, void *opaque);
+
+/*
+ * Events. A client that sent `subscribe` (built in: reply {}) gets every
+ * published event as a line {"event": NAME, ...the members of data...}
+ * after its reply, in publication order; a subscriber that lets output
+ * pile up past API_MAX_OUTPUT is disconnected. data (may be NULL) is
+ * consumed. Returns how many subscribers it was queued for.
+ */
+int api_publish(struct api *a, const char *event, struct json_object *data);
+
 /* Closes every client, removes the socket file (if it is still ours). NULL ok. */
 void api_free(struct api *a);
 

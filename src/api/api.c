@@ -67,6 +67,9 @@ static int builtin_commands(void *opaque, struct json_object *args, struct json_
 	return 0;
 }
 
+static int builtin_subscribe(void *opaque, struct api_caller *caller, struct json_object *args,
+	struct json_object **reply, char **err);
+
 /* Clears the way for bind: 0 or -errno with *err set. */
 static int prepare_path(const char *path, char **err)
 {
@@ -130,6 +133,8 @@ int api_new(struct evloop *loop, const char *path, struct api **out, char **err)
 		goto fail;
 	}
 	rc = api_register(a, "commands", builtin_commands, a);
+	if (rc == 0)
+		rc = api_register_caller(a, "subscribe", builtin_subscribe, a);
 	if (rc < 0)
 		goto fail;
 
@@ -182,9 +187,10 @@ fail:
 	return rc;
 }
 
-int api_register(struct api *a, const char *command, api_handler h, void *opaque)
+static int add_cmd(struct api *a, const char *command, api_handler h, api_caller_handler ch,
+	void *opaque)
 {
-	if (!a || !command || !*command || !h)
+	if (!a || !command || !*command || (!h && !ch))
 		return -EINVAL;
 	if (api_find_cmd(a, command))
 		return -EEXIST;
@@ -199,8 +205,66 @@ int api_register(struct api *a, const char *command, api_handler h, void *opaque
 	char *name = strdup(command);
 	if (!name)
 		return -ENOMEM;
-	a->cmds[a->ncmds++] = (struct api_cmd){ .name = name, .h = h, .opaque = opaque };
+	a->cmds[a->ncmds++] = (struct api_cmd){ .name = name, .h = h, .ch = ch, .opaque = opaque };
 	return 0;
+}
+
+int api_register(struct api *a, const char *command, api_handler h, void *opaque)
+{
+	return h ? add_cmd(a, command, h, NULL, opaque) : -EINVAL;
+}
+
+int api_register_caller(struct api *a, const char *command, api_caller_handler h, void *opaque)
+{
+	return h ? add_cmd(a, command, NULL, h, opaque) : -EINVAL;
+}
+
+static int builtin_subscribe(void *opaque, struct api_caller *caller, struct json_object *args,
+	struct json_object **reply, char **err)
+{
+	((struct api_client *)caller)->subscribed = true;
+	return 0;
+}
+
+int api_caller_take(struct api_caller *caller, api_take_cb cb, void *opaque)
+{
+	struct api_client *c = (struct api_client *)caller;
+	if (!c || !cb || c->take_cb)
+		return -EBUSY;
+	c->take_cb = cb;
+	c->take_opaque = opaque;
+	return 0;
+}
+
+int api_publish(struct api *a, const char *event, struct json_object *data)
+{
+	int n = 0;
+	if (!a) {
+		json_object_put(data);
+		return 0;
+	}
+	struct json_object *msg = json_object_new_object();
+	if (!msg) {
+		json_object_put(data);
+		return -ENOMEM;
+	}
+	json_object_object_add(msg, "event", json_object_new_string(event));
+	if (data) {
+		json_object_object_foreach(data, k, v)
+			json_object_object_add(msg, k, json_object_get(v));
+		json_object_put(data);
+	}
+	for (struct api_client *c = a->clients, *next; c; c = next) {
+		next = c->next;
+		if (!c->subscribed || c->take_cb)
+			continue;
+		if (api_client_queue(c, json_object_get(msg)) < 0)
+			api_client_free(c);
+		else
+			n++;
+	}
+	json_object_put(msg);
+	return n;
 }
 
 void api_set_allowed_peer(struct api *a, uid_t uid, bool allow_root)

@@ -65,7 +65,7 @@ void api_client_free(struct api_client *c)
 static int client_set_events(struct api_client *c)
 {
 	uint32_t ev = 0;
-	if (!c->closing)
+	if (!c->closing && !c->take_cb)
 		ev |= EPOLLIN;
 	if (c->out_off < c->out_len)
 		ev |= EPOLLOUT;
@@ -77,8 +77,32 @@ static int client_set_events(struct api_client *c)
 	return r;
 }
 
+/*
+ * Hands a connection whose reply went out to its new owner (api_caller_take):
+ * it leaves the loop and the client list, its unparsed input goes along.
+ * Returns -EINPROGRESS: the client is gone from the api, as after a free.
+ */
+static int client_handover(struct api_client *c)
+{
+	int fd = c->fd;
+	api_take_cb cb = c->take_cb;
+	void *opaque = c->take_opaque;
+	char *in = c->in;
+	size_t len = c->in_len;
+
+	evloop_del(c->api->loop, fd);
+	c->fd = -1;
+	c->in = NULL;
+	c->in_len = 0;
+	api_client_free(c);
+	cb(opaque, fd, in, len);
+	free(in);
+	return -EINPROGRESS;
+}
+
 /* Sends what the socket takes. 0, or -errno when the client must go (a
- * closing client whose output is all sent gets -ESHUTDOWN). */
+ * closing client whose output is all sent gets -ESHUTDOWN; a handed-over one
+ * -EINPROGRESS, already gone). */
 static int client_flush(struct api_client *c)
 {
 	while (c->out_off < c->out_len) {
@@ -95,14 +119,17 @@ static int client_flush(struct api_client *c)
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
+		if (c->take_cb)
+			return client_handover(c);
 		if (c->closing)
 			return -ESHUTDOWN;
 	}
 	return client_set_events(c);
 }
 
-/* Queues one reply (consumed). -ENOBUFS when the client stopped reading. */
-static int client_queue(struct api_client *c, struct json_object *r)
+/* Queues one reply (consumed) and sends what it can. -ENOBUFS when the client
+ * stopped reading. */
+static int client_queue(struct api_client *c, struct json_object *r, bool flush)
 {
 	size_t n = 0;
 	const char *txt = reply_text(r, &n);
@@ -136,20 +163,29 @@ static int client_queue(struct api_client *c, struct json_object *r)
 	memcpy(c->out + c->out_len, txt, n);
 	c->out[c->out_len + n] = '\n';
 	c->out_len += n + 1;
-	rc = client_flush(c);
+	rc = flush ? client_flush(c) : client_set_events(c);
 out:
 	json_object_put(r);
 	return rc;
 }
 
+int api_client_queue(struct api_client *c, struct json_object *msg)
+{
+	/* Not flushed here: a publisher walks the client list, which a flush may edit. */
+	return client_queue(c, msg, false);
+}
+
 /* ---- requests ---- */
 
-static struct json_object *run_cmd(const struct api_cmd *cmd, struct json_object *args,
-				   struct json_object *id)
+static struct json_object *run_cmd(struct api_client *c, const struct api_cmd *cmd,
+	struct json_object *args, struct json_object *id)
 {
 	struct json_object *ret = NULL, *r;
 	char *emsg = NULL;
-	int rc = cmd->h(cmd->opaque, args, &ret, &emsg);
+	int rc = cmd->ch ? cmd->ch(cmd->opaque, (struct api_caller *)c, args, &ret, &emsg)
+			 : cmd->h(cmd->opaque, args, &ret, &emsg);
+	if (rc < 0)
+		c->take_cb = NULL; /* a failed command keeps its connection */
 	if (rc < 0) {
 		json_object_put(ret);
 		r = api_errno_reply(rc, emsg, id);
@@ -172,8 +208,9 @@ static struct json_object *run_cmd(const struct api_cmd *cmd, struct json_object
 }
 
 /* Builds the reply to a request object (not consumed). */
-static struct json_object *dispatch(struct api *a, struct json_object *req)
+static struct json_object *dispatch(struct api_client *c, struct json_object *req)
 {
+	struct api *a = c->api;
 	struct json_object *id = NULL, *cmdv = NULL, *args = NULL;
 	bool has_cmd = false;
 	const char *unknown = NULL;
@@ -206,7 +243,7 @@ static struct json_object *dispatch(struct api *a, struct json_object *req)
 		snprintf(msg, sizeof(msg), "unknown command '%.64s' (try \"commands\")", name);
 		return api_error_reply("unknown-command", msg, id);
 	}
-	return run_cmd(cmd, args, id);
+	return run_cmd(c, cmd, args, id);
 }
 
 static int handle_line(struct api_client *c, const char *line, size_t len)
@@ -221,11 +258,12 @@ static int handle_line(struct api_client *c, const char *line, size_t len)
 	if (api_parse_line(line, len, &req, why, sizeof(why)) < 0)
 		r = api_error_reply("invalid-request", why, NULL);
 	else
-		r = dispatch(c->api, req);
+		r = dispatch(c, req);
 	json_object_put(req);
 	if (!r)
 		return -ENOMEM;
-	return client_queue(c, r);
+	/* A connection being handed over is flushed once the parse stops. */
+	return client_queue(c, r, !c->take_cb);
 }
 
 /* Consumes complete lines from c->in. 0 or -errno (drop the client). */
@@ -233,7 +271,7 @@ static int client_parse(struct api_client *c)
 {
 	size_t pos = 0;
 	int rc = 0;
-	while (rc == 0 && pos < c->in_len) {
+	while (rc == 0 && pos < c->in_len && !c->take_cb) {
 		char *start = c->in + pos;
 		char *nl = memchr(start, '\n', c->in_len - pos);
 		if (c->discarding) {
@@ -252,7 +290,8 @@ static int client_parse(struct api_client *c)
 					 API_MAX_REQUEST);
 				c->discarding = true;
 				pos = c->in_len;
-				rc = client_queue(c, api_error_reply("request-too-large", msg, NULL));
+				rc = client_queue(c, api_error_reply("request-too-large", msg, NULL),
+					true);
 			}
 			break;
 		}
@@ -263,6 +302,8 @@ static int client_parse(struct api_client *c)
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
 	}
+	if (rc == 0 && c->take_cb)
+		rc = client_flush(c); /* hands it over now, or once the reply is out */
 	return rc;
 }
 
@@ -300,6 +341,8 @@ static void on_client(void *opaque, int fd, uint32_t events)
 	/* While closing only hang-ups come in: the reply cannot be delivered. */
 	if (rc == 0 && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		rc = c->closing ? -EPIPE : client_read(c);
+	if (rc == -EINPROGRESS)
+		return; /* handed over: c is gone */
 	if (rc < 0) {
 		if (rc != -ESHUTDOWN && rc != -ENOBUFS)
 			nv_debug("api: client on fd %d gone: %s", fd, strerror(-rc));

@@ -17,7 +17,8 @@
 
 struct api_cmd {
 	char *name;
-	api_handler h;
+	api_handler h;         /* or: */
+	api_caller_handler ch; /* a handler that gets the calling connection */
 	void *opaque;
 };
 
@@ -30,6 +31,9 @@ struct api_client {
 	char *out;           /* queued reply bytes: out[out_off, out_len) still to send */
 	size_t out_off, out_len, out_cap;
 	bool closing;        /* peer stopped sending: close once out is flushed */
+	bool subscribed;     /* gets api_publish's events */
+	api_take_cb take_cb; /* the connection is handed over once its output is sent */
+	void *take_opaque;
 	uint32_t events;     /* what we asked the loop for */
 	struct api_client *next, **pprev;
 };
@@ -55,5 +59,7 @@ void api_on_listen(void *opaque, int fd, uint32_t events);
 const struct api_cmd *api_find_cmd(const struct api *a, const char *name);
 /* Closes a client and unlinks it from its api (NULL ok). */
 void api_client_free(struct api_client *c);
+/* Queues one message line (consumed). 0 or -errno (drop the client). */
+int api_client_queue(struct api_client *c, struct json_object *msg);
 
 #endif

@@ -260,9 +260,10 @@ static void test_commands_builtin(void **state)
 	struct json_object *r = call(*state, "commands", NULL), *ret, *list;
 	assert_true(json_object_object_get_ex(r, "return", &ret));
 	assert_true(json_object_object_get_ex(ret, "commands", &list));
-	assert_int_equal(json_object_array_length(list), 6);
+	assert_int_equal(json_object_array_length(list), 7);
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(list, 0)), "commands");
-	assert_string_equal(json_object_get_string(json_object_array_get_idx(list, 1)), "status");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(list, 1)), "subscribe");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(list, 2)), "status");
 	json_object_put(r);
 }
 

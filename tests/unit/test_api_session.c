@@ -194,11 +194,117 @@ static void test_scripted_peer(void **state)
 	evloop_free(l);
 }
 
+/* subscribe (built in) and api_publish: events reach subscribers only, in order. */
+static void test_subscribe(void **state)
+{
+	struct evloop *l = evloop_new();
+	struct api *a = NULL;
+	struct api_session *sub = NULL, *other = NULL;
+	struct seen seen = { 0 }, quiet = { 0 };
+	char *err = NULL;
+	assert_int_equal(api_new(l, path, &a, &err), 0);
+	assert_int_equal(api_session_open(l, path, &ops, &seen, &sub), 0);
+	assert_int_equal(api_session_open(l, path, &ops, &quiet, &other), 0);
+	assert_int_equal(api_session_call(sub, "subscribe", NULL, on_reply, &seen), 0);
+	assert_int_equal(api_session_call(other, "commands", NULL, on_reply, &quiet), 0);
+	spin(l, &seen.replies, 1);
+	spin(l, &quiet.replies, 1);
+	for (int i = 0; i < 3; i++) {
+		struct json_object *d = json_object_new_object();
+		json_object_object_add(d, "n", json_object_new_int(i));
+		assert_int_equal(api_publish(a, i < 2 ? "state" : "stopped", d), 1);
+	}
+	spin(l, &seen.events, 3);
+	assert_string_equal(seen.last_event, "stopped");
+	for (int i = 0; i < 20; i++)
+		evloop_run_once(l, 5);
+	assert_int_equal(quiet.events, 0);
+	assert_int_equal(api_publish(a, "nobody", NULL), 1);
+	api_session_free(sub);
+	api_session_free(other);
+	api_free(a);
+	evloop_free(l);
+}
+
+struct taken {
+	int fd;
+	char pending[64];
+	size_t len;
+};
+
+static void take_cb(void *opaque, int fd, const void *pending, size_t len)
+{
+	struct taken *t = opaque;
+	t->fd = fd;
+	t->len = len < sizeof(t->pending) ? len : sizeof(t->pending) - 1;
+	memcpy(t->pending, pending, t->len);
+}
+
+static int h_attach(void *opaque, struct api_caller *caller, struct json_object *args,
+	struct json_object **reply, char **err)
+{
+	return api_caller_take(caller, take_cb, opaque);
+}
+
+static int h_refuse(void *opaque, struct api_caller *caller, struct json_object *args,
+	struct json_object **reply, char **err)
+{
+	api_caller_take(caller, take_cb, opaque);
+	return -EPERM; /* a failing command keeps its connection */
+}
+
+/* api_caller_take: after the reply, the socket belongs to the command, with what came after. */
+static void test_take(void **state)
+{
+	struct evloop *l = evloop_new();
+	struct api *a = NULL;
+	struct taken t = { .fd = -1 };
+	char *err = NULL, buf[512] = "";
+	assert_int_equal(api_new(l, path, &a, &err), 0);
+	assert_int_equal(api_register_caller(a, "attach", h_attach, &t), 0);
+	assert_int_equal(api_register_caller(a, "refuse", h_refuse, &t), 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	const char *req = "{\"command\":\"refuse\",\"id\":1}\n{\"command\":\"attach\",\"id\":2}\n"
+		"typed-ahead {\"command\":\"commands\"}\n";
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	for (int i = 0; i < 100 && t.fd < 0; i++)
+		evloop_run_once(l, 20);
+	assert_true(t.fd >= 0);
+	/* The bytes after the attach line are the stream's, not a request. */
+	assert_string_equal(t.pending, "typed-ahead {\"command\":\"commands\"}\n");
+	size_t got = 0;
+	while (!strstr(buf, "\"id\":2}\n") && got < sizeof(buf) - 1) {
+		buf[got] = 0;
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		assert_true(n > 0);
+		got += (size_t)n;
+		buf[got] = 0;
+	}
+	assert_non_null(strstr(buf, "\"code\":\"EPERM\""));
+	assert_non_null(strstr(buf, "{\"return\":{},\"id\":2}\n"));
+	assert_null(strstr(buf, "commands\":[")); /* the typed-ahead line was not answered */
+	/* Both ways now: the api is out of the way. */
+	assert_int_equal(write(t.fd, "raw", 3), 3);
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "raw", 3);
+	assert_int_equal(send(fd, "x", 1, 0), 1);
+	assert_int_equal(read(t.fd, buf, 1), 1);
+	close(t.fd);
+	close(fd);
+	api_free(a);
+	evloop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_server),
 		cmocka_unit_test(test_scripted_peer),
+		cmocka_unit_test(test_subscribe),
+		cmocka_unit_test(test_take),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
