@@ -433,8 +433,16 @@ void virtio_pci_free(struct virtio_dev *d)
 {
 	if (!d)
 		return;
+	/*
+	 * The order matters: a request the worker is serving completes with an
+	 * interrupt through d->pci, so the worker stops (and is joined) before
+	 * the PCI function goes; the kick fds outlive the BAR unmap, which
+	 * deassigns their ioeventfds; the queues outlive both.
+	 */
+	vpci_run_halt(d);
 	pci_dev_free(d->pci); /* unmaps BAR 0: ioeventfds deassigned via bar_map */
-	vpci_run_stop(d);
+	d->pci = NULL;
+	vpci_run_close(d);
 	for (unsigned i = 0; i < d->nq; i++)
 		vq_destroy(&d->q[i].vq);
 	free(d->q);
