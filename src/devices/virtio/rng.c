@@ -9,9 +9,7 @@
 #include "virtio_rng.h"
 
 #define RNG_MAX_PER_REQUEST 65536u  /* bytes given per buffer at most */
-/* Per notify (the I/O thread's budget): then the rest waits for a later
- * turn (virtio_queue_again). A buffer costs its bytes, at least 4 KiB. */
-#define RNG_BUDGET (256u * 1024)
+/* Per notify: VIRTIO_RNG_BUDGET; a buffer costs its bytes, at least 4 KiB. */
 #define RNG_MIN_COST 4096u
 
 struct virtio_rng {
@@ -46,7 +44,7 @@ static void rng_queue_notify(void *opaque, unsigned q)
 {
 	struct virtio_rng *r = opaque;
 	struct virtqueue *vq = virtio_queue(r->dev, q);
-	size_t budget = RNG_BUDGET;
+	size_t budget = VIRTIO_RNG_BUDGET;
 	while (vq_pop(vq, &r->chain) > 0) {
 		size_t n = fill(&r->chain);
 		__atomic_fetch_add(&r->bytes, n, __ATOMIC_RELAXED);
