@@ -35,6 +35,8 @@ struct virtio_dev {
 	uint64_t driver_features;   /* what the driver wrote */
 	uint16_t queue_sel;
 	unsigned pcicfg_cap;        /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+	bool neg_failed;            /* FEATURES_OK refused: refused again until a reset */
+	unsigned nr_refused;        /* status writes refused so far (log limit) */
 
 	/* Lock-free (atomics): readable from queue threads. */
 	uint64_t features;          /* negotiated (FEATURES_OK) */
@@ -42,7 +44,6 @@ struct virtio_dev {
 	uint8_t config_gen;
 	uint16_t config_msix;
 	unsigned nr_needs_reset;    /* times NEEDS_RESET was raised (log limit) */
-	unsigned nr_refused;        /* status writes refused (log limit) */
 	bool halted;                /* teardown began: no more queue_notify */
 
 	pthread_mutex_t isr_lock;   /* leaf: isr and the INTx level */
