@@ -155,6 +155,18 @@ const char *virtio_name(const struct virtio_dev *d);
  * the configuration interrupt (once DRIVER_OK). Lock-free; any thread,
  * including device callbacks. */
 void virtio_config_changed(struct virtio_dev *d);
+/*
+ * Budgets: a queue_notify does at most one budget of work (each device
+ * defines its own, e.g. 256 frames), then, if the ring still holds work,
+ * calls virtio_queue_again: queue_notify for q runs again later, after the
+ * other work of the same thread (EVLOOP: a deferred call of the loop's next
+ * turn, after its ready fds; WORKER: a kick to itself; INLINE: right after
+ * the current queue_notify returns). A guest that keeps its ring full so
+ * holds the I/O thread for one budget at a time, never longer. For device
+ * callbacks (queue lock held) and the device's own handlers on the same
+ * thread; a no-op once teardown began.
+ */
+void virtio_queue_again(struct virtio_dev *d, unsigned q);
 /* The device hit an unrecoverable error (e.g. a malformed request it cannot
  * answer): set DEVICE_NEEDS_RESET and raise the configuration interrupt.
  * Lock-free; any thread; logs `why` once. Queues stop being processed. */

@@ -13,6 +13,15 @@
  * memory, which faults back in). PFNs outside guest RAM are skipped and
  * counted. Both callbacks run on the queue's thread with its lock held.
  *
+ * Work bounds (a chain's length is the guest's choice: 128 descriptors may
+ * all point at the same gigabyte): a chain's first VIRTIO_BALLOON_MAX_PFNS
+ * PFNs are used (Linux sends at most 256 per buffer), the rest ignored and
+ * the chain counted; they are sorted, repeats dropped and adjacent pages
+ * merged, so each run of pages is one callback. A notify handles at most
+ * VIRTIO_BALLOON_BUDGET PFNs (a chain costs at least 1), then leaves the
+ * rest for a later turn. A statistics buffer's first VIRTIO_BALLOON_STATS_MAX
+ * entries are read.
+ *
  * Statistics: the guest posts one buffer of {le16 tag, le64 value} entries;
  * the device keeps it, and gives it back when the host wants fresh values
  * (virtio_balloon_request_stats, also done by virtio_balloon_get_stats),
@@ -40,6 +49,10 @@
 
 #define VIRTIO_BALLOON_PFN_SHIFT 12
 #define VIRTIO_BALLOON_PAGE_SIZE 4096u
+
+#define VIRTIO_BALLOON_MAX_PFNS  256u
+#define VIRTIO_BALLOON_BUDGET    1024u
+#define VIRTIO_BALLOON_STATS_MAX 64u
 
 #define VIRTIO_BALLOON_INFLATEQ 0
 #define VIRTIO_BALLOON_DEFLATEQ 1
@@ -82,6 +95,7 @@ struct virtio_balloon_counters {
 	uint64_t inflated_pages, deflated_pages;
 	uint64_t bad_pfns;             /* outside guest RAM: skipped */
 	uint64_t discard_errors;       /* discard / reclaim callback failures */
+	uint64_t oversized_chains;     /* PFN chains beyond VIRTIO_BALLOON_MAX_PFNS (rest ignored) */
 };
 
 int virtio_balloon_new(struct pci_host *host, const struct virtio_balloon_conf *c, int slot,

@@ -42,6 +42,20 @@
 #define VIRTIO_CONSOLE_RXQ 0
 #define VIRTIO_CONSOLE_TXQ 1
 #define VIRTIO_CONSOLE_FIFO 16384
+/*
+ * Work bounds against a hostile guest (a chain may be 128 descriptors that
+ * all point at the same huge buffer; a guest may refill its ring forever):
+ * one transmitted chain gives at most VIRTIO_CONSOLE_TX_MAX_CHAIN bytes to
+ * conf.output (the rest is dropped and counted; Linux sends at most 32 KiB
+ * per write, a splice at most its pipe, 1 MiB at the outside); one notify
+ * outputs at most VIRTIO_CONSOLE_TX_BUDGET bytes, a segment costing at
+ * least VIRTIO_CONSOLE_SEG_COST, and fills at most VIRTIO_CONSOLE_RX_BUDGET
+ * receive buffers, then leaves the rest for a later turn.
+ */
+#define VIRTIO_CONSOLE_TX_MAX_CHAIN (1u << 20)
+#define VIRTIO_CONSOLE_TX_BUDGET    (1u << 20)
+#define VIRTIO_CONSOLE_SEG_COST     4096u
+#define VIRTIO_CONSOLE_RX_BUDGET    256u
 
 struct virtio_console;
 
@@ -61,6 +75,7 @@ struct virtio_console_stats {
 	uint64_t bytes_out;            /* guest -> host */
 	uint64_t bytes_in;             /* host -> guest, delivered into guest buffers */
 	uint64_t fifo;                 /* bytes waiting for guest buffers */
+	uint64_t bytes_dropped;        /* guest -> host beyond VIRTIO_CONSOLE_TX_MAX_CHAIN */
 };
 
 int virtio_console_new(struct pci_host *host, const struct virtio_console_conf *c, int slot,

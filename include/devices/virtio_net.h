@@ -26,12 +26,17 @@
  * KVM's halt-polling (0..200 us: a kick that a longer window would have
  * caught doubles it, a later one halves it), so an idle guest costs nothing;
  * notifications are always on again when the window ends empty.
+ * A run sends VIRTIO_NET_TX_BUDGET frames at most and polls for 200 us at
+ * most; a guest that keeps its ring full gets the rest sent in later turns
+ * of the loop (virtio_queue_again), after the loop's other ready fds.
  * RX (backend -> guest): frames are read into a bounce buffer, filtered
  * (destination the NIC's MAC, broadcast or multicast, unless mac_spoofing),
  * then copied into the guest's buffers (several with MRG_RXBUF, published
  * together). When the guest has no receive buffer left the backend fd is
  * no longer watched (the frame in hand waits) until the guest adds buffers
- * and notifies the receive queue.
+ * and notifies the receive queue. A run delivers VIRTIO_NET_RX_BUDGET frames
+ * at most (a buffer too small to use, which the guest may post endlessly,
+ * costs as much as a frame), then the rest waits for a later turn.
  *
  * Threads: run = VIRTIO_RUN_EVLOOP (the VMM: queue kicks and the backend fd
  * on the I/O thread's loop) or VIRTIO_RUN_INLINE (tests, fuzzers). With a
@@ -53,6 +58,10 @@
 #include "virtio.h"
 
 /* Feature bits (5.1.3). */
+/* Work per run on the I/O thread (frames; see TX and RX above). */
+#define VIRTIO_NET_TX_BUDGET 256
+#define VIRTIO_NET_RX_BUDGET 256
+
 #define VIRTIO_NET_F_CSUM       0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MTU        3

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* virtio-rng (virtio 1.2, 5.4): fills each writable buffer from getrandom(). */
+/* virtio-rng (virtio 1.2, 5.4): fills each writable buffer from getrandom(),
+ * 64 KiB per buffer at most. One notify fills VIRTIO_RNG_BUDGET bytes at
+ * most (a buffer costs at least 4 KiB), then the rest waits for a later turn
+ * of the loop (virtio_queue_again). */
 #ifndef NV_VIRTIO_RNG_H
 #define NV_VIRTIO_RNG_H
 
 #include <stdint.h>
 
 #include "virtio.h"
+
+#define VIRTIO_RNG_BUDGET (256u * 1024)
 
 struct virtio_rng;
 

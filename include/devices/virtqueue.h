@@ -123,6 +123,7 @@ struct virtqueue {
 	bool suppressed;               /* vq_suppress_notify(true) in force */
 	uint8_t *inflight;             /* bitmap over heads, max_size bits */
 	unsigned ninflight;
+	bool halted;                   /* atomic, no lock: vq_halt (teardown), never cleared */
 
 	/* Transport callbacks (opaque cb_opaque). */
 	void (*on_error)(void *opaque, struct virtqueue *vq, const char *why);
@@ -145,6 +146,11 @@ int vq_start(struct virtqueue *vq);
 void vq_reset(struct virtqueue *vq);
 /* Marks the queue broken and calls on_error(why) (once). */
 void vq_set_broken(struct virtqueue *vq, const char *why);
+/* Teardown, from any thread and WITHOUT the lock (a device may hold it for a
+ * long burst): from now on vq_pop finds nothing and vq_has_avail is false,
+ * so a device loop stops taking ring entries after the chain in hand. What is
+ * already popped can still be pushed and signalled. Survives vq_reset. */
+void vq_halt(struct virtqueue *vq);
 
 /*
  * Device side.

@@ -30,6 +30,9 @@ struct evloop {
 	struct ev_handler *handlers; /* live and dead; dead ones are reaped after dispatch */
 	pthread_mutex_t lock;        /* protects calls */
 	struct ev_call *calls, **calls_tail;
+	/* Loop thread only: deferred calls for the next turn, and the turn's own. */
+	struct ev_deferred *deferred, **deferred_tail;
+	struct ev_deferred *batch;
 };
 
 struct evloop *evloop_new(void)
@@ -41,6 +44,7 @@ struct evloop *evloop_new(void)
 	l->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&l->lock, NULL);
 	l->calls_tail = &l->calls;
+	l->deferred_tail = &l->deferred;
 	if (l->epfd < 0 || l->wakefd < 0)
 		goto fail;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
@@ -155,12 +159,80 @@ static int run_calls(struct evloop *l)
 	return n;
 }
 
+void evloop_defer(struct evloop *l, struct ev_deferred *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = NULL;
+	*l->deferred_tail = d;
+	l->deferred_tail = &d->next;
+}
+
+/* Unlinks d from the list at *head; true if it was there. */
+static bool unlink_deferred(struct ev_deferred **head, struct ev_deferred ***tail,
+			    struct ev_deferred *d)
+{
+	for (struct ev_deferred **pp = head; *pp; pp = &(*pp)->next) {
+		if (*pp != d)
+			continue;
+		*pp = d->next;
+		if (tail && *tail == &d->next)
+			*tail = pp;
+		return true;
+	}
+	return false;
+}
+
+void evloop_defer_cancel(struct evloop *l, struct ev_deferred *d)
+{
+	if (!l || !d || !d->queued)
+		return;
+	if (!unlink_deferred(&l->deferred, &l->deferred_tail, d))
+		unlink_deferred(&l->batch, NULL, d);
+	d->queued = false;
+	d->next = NULL;
+}
+
+unsigned evloop_deferred_count(const struct evloop *l)
+{
+	unsigned n = 0;
+	for (const struct ev_deferred *d = l->deferred; d; d = d->next)
+		n++;
+	for (const struct ev_deferred *d = l->batch; d; d = d->next)
+		n++;
+	return n;
+}
+
+/* The deferred calls queued before this turn, each once (they may queue
+ * themselves again: for the next turn). */
+static int run_deferred(struct evloop *l)
+{
+	int n = 0;
+	struct ev_deferred *d;
+	while ((d = l->batch)) {
+		l->batch = d->next;
+		d->next = NULL;
+		d->queued = false;
+		d->cb(d->opaque);
+		n++;
+	}
+	return n;
+}
+
 int evloop_run_once(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event evs[32];
-	int n = epoll_wait(l->epfd, evs, (int)ARRAY_SIZE(evs), timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	int n = epoll_wait(l->epfd, evs, (int)ARRAY_SIZE(evs), l->deferred ? 0 : timeout_ms);
+	if (n < 0) {
+		if (errno != EINTR)
+			return -errno;
+		n = 0;
+	}
+	/* Only this thread queues deferred calls: what is queued now is this turn's. */
+	l->batch = l->deferred;
+	l->deferred = NULL;
+	l->deferred_tail = &l->deferred;
 	int ran = 0;
 	for (int i = 0; i < n; i++) {
 		struct ev_handler *h = evs[i].data.ptr;
@@ -175,6 +247,7 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 		h->cb(h->opaque, h->fd, evs[i].events);
 		ran++;
 	}
+	ran += run_deferred(l);
 	reap(l);
 	return ran;
 }

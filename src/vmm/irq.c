@@ -120,6 +120,15 @@ static int p_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data)
 			r = -errno;
 	}
 	if (r < 0) {
+		/*
+		 * The slot goes free. A vector bound before (a reprogramming
+		 * whose route did not commit) is deassigned too: KVM would
+		 * otherwise keep the irqfd, refuse the next bind of the same
+		 * eventfd with EBUSY (the vector would stay on KVM_SIGNAL_MSI
+		 * for good) and hold it past the release.
+		 */
+		if (!fresh)
+			unbind(q, m);
 		m->fd = -1;
 		commit(q);
 	}

@@ -199,6 +199,38 @@ static int cmd_resume(void *opaque, struct json_object *args, struct json_object
 }
 
 /*
+ * The balloon target from the arguments, in 4 KiB pages: {"target_mib": N}
+ * or {"target_pages": N}, each between 0 and the guest's memory (and what the
+ * device's le32 num_pages can say). Range-checked before any arithmetic, so
+ * a huge N is refused, never wrapped into a small target. 0 or -EINVAL.
+ */
+static int balloon_target(const struct vm *vm, struct json_object *args, uint32_t *pages)
+{
+	struct json_object *v;
+	uint64_t max = vm->cfg->memory / VIRTIO_BALLOON_PAGE_SIZE;
+	if (max > UINT32_MAX)
+		max = UINT32_MAX;
+	const uint64_t per_mib = (1u << 20) / VIRTIO_BALLOON_PAGE_SIZE;
+	if (args && json_object_object_get_ex(args, "target_mib", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		int64_t mib = json_object_get_int64(v);
+		if (mib < 0 || (uint64_t)mib > max / per_mib)
+			return -EINVAL;
+		*pages = (uint32_t)((uint64_t)mib * per_mib);
+		return 0;
+	}
+	if (args && json_object_object_get_ex(args, "target_pages", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		int64_t n = json_object_get_int64(v);
+		if (n < 0 || (uint64_t)n > max)
+			return -EINVAL;
+		*pages = (uint32_t)n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/*
  * balloon {"target_mib": N} (or "target_pages"): how much memory the guest
  * should give back. Refused on a VM whose guest sees VMX/SVM.
  */
@@ -215,21 +247,15 @@ static int cmd_balloon(void *opaque, struct json_object *args, struct json_objec
 		*err = strdup("this VM has no balloon device (start it with --balloon or [balloon])");
 		return -ENODEV;
 	}
-	struct json_object *v;
-	int64_t pages = -1;
-	if (args && json_object_object_get_ex(args, "target_mib", &v) && json_object_is_type(v, json_type_int))
-		pages = json_object_get_int64(v) * 256;
-	else if (args && json_object_object_get_ex(args, "target_pages", &v) &&
-		 json_object_is_type(v, json_type_int))
-		pages = json_object_get_int64(v);
-	if (pages < 0 || (uint64_t)pages * 4096 > vm->cfg->memory) {
+	uint32_t pages;
+	if (balloon_target(vm, args, &pages) < 0) {
 		*err = strdup("balloon: arguments need target_mib (or target_pages), between 0 and the "
 			      "guest's memory");
 		return -EINVAL;
 	}
-	virtio_balloon_set_target(vm->balloon, (uint32_t)pages);
+	virtio_balloon_set_target(vm->balloon, pages);
 	struct json_object *o = json_object_new_object();
-	add_u64(o, "target_pages", (uint64_t)pages);
+	add_u64(o, "target_pages", pages);
 	add_u64(o, "actual_pages", virtio_balloon_actual(vm->balloon));
 	*reply = o;
 	return 0;

@@ -480,7 +480,11 @@ static void test_hostile(void **state)
 			vd_wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
 			assert_int_equal(vd_rd(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1);
 			vd_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0);
+			/* VERSION_1, so FEATURES_OK holds: queues are enabled after it. */
+			vd_wr(d, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+			vd_wr(d, VIRTIO_PCI_COMMON_GF, 4, 1);
 			vd_wr(d, VIRTIO_PCI_COMMON_STATUS, 1, 0xb);
+			assert_true(vd_status(d) & VIRTIO_STATUS_FEATURES_OK);
 			vd_wr(d, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
 			vd_wr(d, VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x10008);
 			vd_wr(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);

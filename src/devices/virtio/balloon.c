@@ -7,7 +7,7 @@
 #include "util.h"
 #include "virtio_balloon.h"
 
-#define PFN_BATCH 256
+#define STATS_BUDGET 8   /* statistics buffers per notify */
 
 struct virtio_balloon {
 	struct virtio_dev *dev;
@@ -41,46 +41,69 @@ static void give(struct virtio_balloon *b, unsigned q, uint64_t gpa, uint64_t le
 		add(&b->cnt.discard_errors, 1);
 }
 
-/* Walks the PFN array of chain c, coalescing ascending contiguous pages. */
-static void pfns(struct virtio_balloon *b, unsigned q, const struct vq_chain *c)
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The PFN array of chain c (its first VIRTIO_BALLOON_MAX_PFNS): sorted,
+ * repeats dropped, adjacent pages merged into one run each. Returns the
+ * PFNs read (the chain's cost). */
+static unsigned pfns(struct virtio_balloon *b, unsigned q, const struct vq_chain *c)
 {
 	const struct gmem *mem = virtio_mem(b->dev);
-	uint64_t n = c->read_len / 4, run_gpa = 0, run_len = 0;
-	uint8_t raw[PFN_BATCH * 4];
-	for (uint64_t i = 0; i < n; i += PFN_BATCH) {
-		size_t k = (size_t)(n - i < PFN_BATCH ? n - i : PFN_BATCH);
-		vq_chain_read(c, i * 4, raw, k * 4);
-		for (size_t j = 0; j < k; j++) {
-			const uint8_t *p = raw + 4 * j;
-			uint64_t pfn = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-				       (uint64_t)p[3] << 24;
-			uint64_t gpa = pfn << VIRTIO_BALLOON_PFN_SHIFT;
-			if (!gmem_ptr(mem, gpa, VIRTIO_BALLOON_PAGE_SIZE)) {
-				add(&b->cnt.bad_pfns, 1);
-				continue;
-			}
-			if (run_len && gpa == run_gpa + run_len) {
-				run_len += VIRTIO_BALLOON_PAGE_SIZE;
-				continue;
-			}
-			give(b, q, run_gpa, run_len);
-			run_gpa = gpa;
-			run_len = VIRTIO_BALLOON_PAGE_SIZE;
+	uint64_t n = c->read_len / 4;
+	if (n > VIRTIO_BALLOON_MAX_PFNS) {
+		n = VIRTIO_BALLOON_MAX_PFNS;
+		add(&b->cnt.oversized_chains, 1);
+	}
+	uint8_t raw[VIRTIO_BALLOON_MAX_PFNS * 4];
+	uint32_t pfn[VIRTIO_BALLOON_MAX_PFNS];
+	vq_chain_read(c, 0, raw, (size_t)n * 4);
+	for (size_t i = 0; i < n; i++)
+		pfn[i] = (uint32_t)le_get(raw + 4 * i, 4);
+	qsort(pfn, (size_t)n, sizeof(pfn[0]), cmp_u32);
+	uint64_t run_gpa = 0, run_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && pfn[i] == pfn[i - 1])
+			continue;
+		uint64_t gpa = (uint64_t)pfn[i] << VIRTIO_BALLOON_PFN_SHIFT;
+		if (!gmem_ptr(mem, gpa, VIRTIO_BALLOON_PAGE_SIZE)) {
+			add(&b->cnt.bad_pfns, 1);
+			continue;
 		}
+		if (run_len && gpa == run_gpa + run_len) {
+			run_len += VIRTIO_BALLOON_PAGE_SIZE;
+			continue;
+		}
+		give(b, q, run_gpa, run_len);
+		run_gpa = gpa;
+		run_len = VIRTIO_BALLOON_PAGE_SIZE;
 	}
 	give(b, q, run_gpa, run_len);
+	return (unsigned)n;
 }
 
 /* stats lock held. */
 static void stats_take(struct virtio_balloon *b, struct virtqueue *vq)
 {
-	while (vq_pop(vq, &b->stats_chain) > 0) {
+	for (unsigned budget = STATS_BUDGET;; budget--) {
+		if (!budget) {
+			if (vq_has_avail(vq))
+				virtio_queue_again(b->dev, VIRTIO_BALLOON_STATSQ);
+			break;
+		}
+		if (vq_pop(vq, &b->stats_chain) <= 0)
+			break;
 		if (b->stats_held) /* a second buffer: give the older one back */
 			vq_push_head(vq, b->stats_head, 0);
 		const struct vq_chain *c = &b->stats_chain;
 		b->stats_head = c->head;
 		b->stats_held = true;
-		for (uint64_t off = 0; off + 10 <= c->read_len; off += 10) {
+		uint64_t end = c->read_len < VIRTIO_BALLOON_STATS_MAX * 10 ? c->read_len
+									   : VIRTIO_BALLOON_STATS_MAX * 10;
+		for (uint64_t off = 0; off + 10 <= end; off += 10) {
 			uint8_t e[10];
 			vq_chain_read(c, off, e, sizeof(e));
 			uint16_t tag = (uint16_t)(e[0] | e[1] << 8);
@@ -107,10 +130,18 @@ static void balloon_queue_notify(void *opaque, unsigned q)
 		return;
 	}
 	bool any = false;
+	unsigned budget = VIRTIO_BALLOON_BUDGET;
 	while (vq_pop(vq, &b->chain[q]) > 0) {
-		pfns(b, q, &b->chain[q]);
+		unsigned cost = pfns(b, q, &b->chain[q]);
 		vq_push(vq, &b->chain[q], 0);
 		any = true;
+		cost = cost ? cost : 1;
+		if (cost >= budget) {
+			if (vq_has_avail(vq))
+				virtio_queue_again(b->dev, q);
+			break;
+		}
+		budget -= cost;
 	}
 	if (any)
 		vq_signal(vq);
@@ -249,4 +280,5 @@ void virtio_balloon_get_counters(struct virtio_balloon *b, struct virtio_balloon
 	out->deflated_pages = __atomic_load_n(&b->cnt.deflated_pages, __ATOMIC_RELAXED);
 	out->bad_pfns = __atomic_load_n(&b->cnt.bad_pfns, __ATOMIC_RELAXED);
 	out->discard_errors = __atomic_load_n(&b->cnt.discard_errors, __ATOMIC_RELAXED);
+	out->oversized_chains = __atomic_load_n(&b->cnt.oversized_chains, __ATOMIC_RELAXED);
 }

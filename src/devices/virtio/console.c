@@ -16,7 +16,7 @@ struct virtio_console {
 	bool has_size;
 	/* Atomics. */
 	uint32_t size;          /* cols | rows << 16 */
-	uint64_t bytes_out, bytes_in, fifo_len;
+	uint64_t bytes_out, bytes_in, fifo_len, bytes_dropped;
 	/* Receive side: the receive queue's lock. */
 	struct vq_chain rx_chain;
 	uint8_t fifo[VIRTIO_CONSOLE_FIFO];
@@ -33,11 +33,18 @@ static bool live(struct virtio_console *con, struct virtqueue *vq)
 	       vq->ready && !vq->broken;
 }
 
-/* rx lock held. FIFO -> guest buffers; notify: call input_ready if due. */
+/* rx lock held. FIFO -> guest buffers, at most VIRTIO_CONSOLE_RX_BUDGET of
+ * them; notify (from queue_notify): call input_ready if due, and leave what
+ * the budget did not cover for a later turn. */
 static void rx_drain(struct virtio_console *con, struct virtqueue *vq, bool notify)
 {
 	bool pushed = false;
-	while (con->count && live(con, vq)) {
+	for (unsigned budget = VIRTIO_CONSOLE_RX_BUDGET; con->count && live(con, vq); budget--) {
+		if (!budget) {
+			if (notify && vq_has_avail(vq))
+				virtio_queue_again(con->dev, VIRTIO_CONSOLE_RXQ);
+			break;
+		}
 		if (vq_pop(vq, &con->rx_chain) <= 0)
 			break;
 		const struct vq_chain *c = &con->rx_chain;
@@ -95,19 +102,41 @@ size_t virtio_console_input(struct virtio_console *con, const void *buf, size_t 
 	return take;
 }
 
+/* tx lock held. One chain to conf.output, VIRTIO_CONSOLE_TX_MAX_CHAIN bytes
+ * at most; returns its cost against the budget. */
+static uint64_t tx_chain(struct virtio_console *con, const struct vq_chain *c)
+{
+	uint64_t left = VIRTIO_CONSOLE_TX_MAX_CHAIN, cost = 0;
+	for (unsigned i = 0; i < c->nread && left; i++) {
+		size_t len = c->iov[i].iov_len < left ? c->iov[i].iov_len : (size_t)left;
+		cost += len > VIRTIO_CONSOLE_SEG_COST ? len : VIRTIO_CONSOLE_SEG_COST;
+		if (!len)
+			continue;
+		con->output(con->opaque, c->iov[i].iov_base, len);
+		__atomic_fetch_add(&con->bytes_out, len, __ATOMIC_RELAXED);
+		left -= len;
+	}
+	if (c->read_len > VIRTIO_CONSOLE_TX_MAX_CHAIN)
+		__atomic_fetch_add(&con->bytes_dropped, c->read_len - VIRTIO_CONSOLE_TX_MAX_CHAIN,
+				   __ATOMIC_RELAXED);
+	return cost;
+}
+
+/* tx lock held. */
 static void tx_run(struct virtio_console *con, struct virtqueue *vq)
 {
 	bool any = false;
+	uint64_t budget = VIRTIO_CONSOLE_TX_BUDGET;
 	while (vq_pop(vq, &con->tx_chain) > 0) {
-		const struct vq_chain *c = &con->tx_chain;
-		for (unsigned i = 0; i < c->nread; i++) {
-			if (!c->iov[i].iov_len)
-				continue;
-			con->output(con->opaque, c->iov[i].iov_base, c->iov[i].iov_len);
-			__atomic_fetch_add(&con->bytes_out, c->iov[i].iov_len, __ATOMIC_RELAXED);
-		}
-		vq_push(vq, c, 0);
+		uint64_t cost = tx_chain(con, &con->tx_chain);
+		vq_push(vq, &con->tx_chain, 0);
 		any = true;
+		if (cost >= budget) {
+			if (vq_has_avail(vq))
+				virtio_queue_again(con->dev, VIRTIO_CONSOLE_TXQ);
+			break;
+		}
+		budget -= cost;
 	}
 	if (any)
 		vq_signal(vq);
@@ -199,4 +228,5 @@ void virtio_console_get_stats(struct virtio_console *con, struct virtio_console_
 	out->bytes_out = __atomic_load_n(&con->bytes_out, __ATOMIC_RELAXED);
 	out->bytes_in = __atomic_load_n(&con->bytes_in, __ATOMIC_RELAXED);
 	out->fifo = __atomic_load_n(&con->fifo_len, __ATOMIC_RELAXED);
+	out->bytes_dropped = __atomic_load_n(&con->bytes_dropped, __ATOMIC_RELAXED);
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,68 +14,8 @@
 #include "evloop.h"
 #include "mac_policy.h"
 #include "util.h"
+#include "net_internal.h"
 #include "virtio_net.h"
-
-#define NET_RX_BUF     (VIRTIO_NET_HDR_LEN + 65536 + 4096) /* a 64 KiB GSO frame + headers */
-#define NET_RX_BUDGET  256   /* frames per handler run, then the loop moves on */
-#define NET_MAX_IOV    1024  /* UIO_MAXIOV */
-/* Transmit polling (evloop mode): after a burst the transmit ring is watched
- * for up to poll_ns with the driver's notifications off; the window adapts
- * between 0 and NET_POLL_MAX_NS like KVM's halt-polling. */
-#define NET_POLL_MAX_NS   200000u
-#define NET_POLL_START_NS 10000u
-#define NET_POLL_CHECK    32    /* spins between clock / receive checks */
-
-enum { ST_RX = VIRTIO_NET_RXQ, ST_TX = VIRTIO_NET_TXQ, ST_N };
-
-struct net_counters {
-	uint64_t packets, bytes, dropped, errors; /* atomics */
-};
-
-struct net_rx {
-	/* All guarded by the receive queue's lock. */
-	struct vq_chain chain;
-	uint8_t *buf;           /* the frame in hand: vnet header + Ethernet frame */
-	size_t len, off;        /* its length; bytes already copied to the guest */
-	bool pending;           /* buf holds a frame not fully delivered */
-	unsigned nused;         /* chains filled for it so far */
-	uint16_t *heads;        /* [queue size] */
-	uint32_t *lens;
-	uint8_t *nb[2];         /* num_buffers bytes in the first chain */
-	bool watching;          /* backend fd watched for EPOLLIN */
-	bool fd_dead;           /* the fd reported an error: no longer on the loop */
-	bool read_err_logged;
-};
-
-struct virtio_net {
-	struct virtio_dev *dev;
-	/* Immutable after creation. */
-	struct net_backend be;
-	uint8_t mac[MAC_LEN];
-	struct evloop *loop;
-	int be_fd;              /* on the loop (-1: none) */
-	char *name;
-	/* Atomics. */
-	bool spoofing;
-	uint16_t link;          /* VIRTIO_NET_S_LINK_UP or 0 */
-	struct net_counters st[ST_N];
-	/* Receive side: the receive queue's lock. */
-	struct net_rx rx;
-	/* Transmit side: the transmit queue's lock. */
-	struct vq_chain tx_chain;
-	uint64_t poll_max_ns;   /* 0: no polling (INLINE mode); immutable */
-	uint64_t poll_ns;       /* current window */
-	uint64_t poll_end;      /* now_ns() when the last window ran out empty; 0: none */
-};
-
-#define COUNT(n, q, f, v) __atomic_fetch_add(&(n)->st[(q)].f, (uint64_t)(v), __ATOMIC_RELAXED)
-
-static bool queue_live(struct virtio_net *n, struct virtqueue *vq)
-{
-	uint8_t st = virtio_status(n->dev);
-	return (st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) &&
-	       vq->ready && !vq->broken;
-}
 
 /* ---- receive ---- */
 
@@ -134,11 +75,14 @@ static uint8_t *chain_wbyte(const struct vq_chain *c, uint64_t off)
 	return NULL;
 }
 
-enum fill_result { FILL_DONE, FILL_STARVED, FILL_BROKEN };
+/* FILL_AGAIN: the budget ran out on useless buffers; the frame stays in hand. */
+enum fill_result { FILL_DONE, FILL_STARVED, FILL_BROKEN, FILL_AGAIN };
 
 /* rx lock held. Copies the frame in hand into guest buffers; *pushed set
- * when something went to the used ring. */
-static enum fill_result rx_fill(struct virtio_net *n, struct virtqueue *vq, bool *pushed)
+ * when something went to the used ring. A useless buffer costs one unit of
+ * *budget (the guest may post them as fast as we return them). */
+static enum fill_result rx_fill(struct virtio_net *n, struct virtqueue *vq, bool *pushed,
+				unsigned *budget)
 {
 	struct net_rx *rx = &n->rx;
 	bool mrg = virtio_has_feature(n->dev, VIRTIO_NET_F_MRG_RXBUF);
@@ -162,6 +106,9 @@ static enum fill_result rx_fill(struct virtio_net *n, struct virtqueue *vq, bool
 				rx->pending = false;
 				return FILL_DONE; /* the frame is dropped */
 			}
+			if (*budget <= 1)
+				return FILL_AGAIN;
+			(*budget)--;
 			continue;
 		}
 		uint64_t k = c->write_len < rx->len - rx->off ? c->write_len : rx->len - rx->off;
@@ -222,7 +169,7 @@ static int rx_read(struct virtio_net *n)
 }
 
 /* rx lock held. Moves frames from the backend to the guest. */
-static void rx_run(struct virtio_net *n)
+void net_rx_run(struct virtio_net *n)
 {
 	struct net_rx *rx = &n->rx;
 	struct virtqueue *vq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
@@ -232,7 +179,8 @@ static void rx_run(struct virtio_net *n)
 		return;
 	}
 	vq_suppress_notify(vq, true); /* re-enabled by vq_pop when we run dry */
-	for (unsigned budget = NET_RX_BUDGET; budget; budget--) {
+	for (unsigned budget = VIRTIO_NET_RX_BUDGET; budget; budget--) {
+		/* budget >= 1 here: rx_fill takes it down to 1 at most. */
 		if (!rx->pending && !vq_has_avail(vq)) {
 			/* No buffer to put a frame in: leave frames in the backend
 			 * and ask the driver to notify when it adds buffers. */
@@ -252,7 +200,11 @@ static void rx_run(struct virtio_net *n)
 			if (!rx->pending)
 				continue; /* dropped */
 		}
-		enum fill_result f = rx_fill(n, vq, &pushed);
+		enum fill_result f = rx_fill(n, vq, &pushed, &budget);
+		if (f == FILL_AGAIN) {
+			virtio_queue_again(n->dev, VIRTIO_NET_RXQ);
+			break;
+		}
 		if (f != FILL_DONE) {
 			rx_watch(n, false); /* starved: the guest's kick resumes us */
 			break;
@@ -275,7 +227,7 @@ static void rx_fd_cb(void *opaque, int fd, uint32_t events)
 		n->rx.fd_dead = true;
 		COUNT(n, ST_RX, errors, 1);
 	} else {
-		rx_run(n);
+		net_rx_run(n);
 	}
 	vq_unlock(vq);
 }
@@ -284,102 +236,8 @@ void virtio_net_rx_poll(struct virtio_net *n)
 {
 	struct virtqueue *vq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
 	vq_lock(vq);
-	rx_run(n);
+	net_rx_run(n);
 	vq_unlock(vq);
-}
-
-/* ---- transmit ---- */
-
-/* tx lock held. Sends every waiting chain; true if there was one. */
-static bool tx_drain(struct virtio_net *n, struct virtqueue *vq)
-{
-	struct vq_chain *c = &n->tx_chain;
-	bool any = false;
-	vq_suppress_notify(vq, true);
-	while (vq_pop(vq, c) > 0) {
-		any = true;
-		uint8_t eth[ETH_HDR_LEN];
-		uint64_t flen = c->read_len - (c->read_len < VIRTIO_NET_HDR_LEN ? c->read_len : VIRTIO_NET_HDR_LEN);
-		if (flen < ETH_HDR_LEN || c->nread > NET_MAX_IOV) {
-			COUNT(n, ST_TX, errors, 1);
-		} else if (vq_chain_read(c, VIRTIO_NET_HDR_LEN, eth, sizeof(eth)),
-			   !mac_tx_allowed(n->mac, eth, (size_t)flen, virtio_net_spoofing(n))) {
-			COUNT(n, ST_TX, dropped, 1);
-		} else if (n->be.ops->sendv(n->be.opaque, c->iov, (int)c->nread) < 0) {
-			COUNT(n, ST_TX, errors, 1);
-		} else {
-			COUNT(n, ST_TX, packets, 1);
-			COUNT(n, ST_TX, bytes, flen);
-		}
-		vq_push(vq, c, 0);
-	}
-	if (any)
-		vq_signal(vq);
-	return any;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* tx lock held. Takes waiting receive frames too (the acknowledgements a
- * transmitted frame provoked), if the receive queue is free right now:
- * only a trylock, as reset takes the queue locks in the other order. */
-static void tx_poll_rx(struct virtio_net *n)
-{
-	struct virtqueue *rq = virtio_queue(n->dev, VIRTIO_NET_RXQ);
-	if (!vq_trylock(rq))
-		return;
-	if (n->rx.watching)
-		rx_run(n);
-	vq_unlock(rq);
-}
-
-/* tx lock held. Watches the ring for up to poll_ns; true if a chain came. */
-static bool tx_poll(struct virtio_net *n, struct virtqueue *vq)
-{
-	vq_notify_off(vq);
-	uint64_t t0 = now_ns();
-	for (unsigned i = 1;; i++) {
-		if (vq_has_avail(vq)) {
-			n->poll_ns = n->poll_ns * 2 > n->poll_max_ns ? n->poll_max_ns : n->poll_ns * 2;
-			return true;
-		}
-		cpu_relax();
-		if (i % NET_POLL_CHECK == 0) {
-			tx_poll_rx(n);
-			if (now_ns() - t0 >= n->poll_ns)
-				break;
-		}
-	}
-	/* Notifications on again, then a last look (vq_pop does the same). */
-	vq_suppress_notify(vq, false);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (vq_has_avail(vq))
-		return true;
-	n->poll_end = now_ns();
-	return false;
-}
-
-/* tx lock held. */
-static void tx_run(struct virtio_net *n, struct virtqueue *vq)
-{
-	if (n->poll_max_ns && n->poll_end) {
-		/* A kick after an empty window: would a longer one have caught it? */
-		uint64_t waited = now_ns() - n->poll_end;
-		n->poll_end = 0;
-		if (waited + n->poll_ns <= n->poll_max_ns)
-			n->poll_ns = n->poll_ns < NET_POLL_START_NS ? NET_POLL_START_NS : n->poll_ns * 2;
-		else
-			n->poll_ns = n->poll_ns / 2 < NET_POLL_START_NS ? 0 : n->poll_ns / 2;
-		if (n->poll_ns > n->poll_max_ns)
-			n->poll_ns = n->poll_max_ns;
-	}
-	while (queue_live(n, vq) && tx_drain(n, vq) && n->poll_ns && tx_poll(n, vq))
-		;
 }
 
 /* ---- device ops ---- */
@@ -388,9 +246,9 @@ static void net_queue_notify(void *opaque, unsigned q)
 {
 	struct virtio_net *n = opaque;
 	if (q == VIRTIO_NET_RXQ)
-		rx_run(n); /* the guest added receive buffers */
+		net_rx_run(n); /* the guest added receive buffers */
 	else if (q == VIRTIO_NET_TXQ)
-		tx_run(n, virtio_queue(n->dev, q));
+		net_tx_run(n, virtio_queue(n->dev, q));
 }
 
 static void net_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
@@ -415,6 +273,21 @@ static unsigned guest_offloads(uint64_t f)
 
 static bool has(uint64_t f, unsigned bit) { return f & VIRTIO_BIT(bit); }
 
+/* A guest can retry a refused negotiation in a loop (reset, features,
+ * FEATURES_OK, ...): the first NET_REFUSED_LOG refusals are warnings, the
+ * rest debug messages. Transport lock held. */
+#define NET_REFUSED_LOG 8
+static void refused(struct virtio_net *n, const char *why)
+{
+	unsigned k = n->nr_refused < UINT_MAX ? ++n->nr_refused : n->nr_refused;
+	if (k < NET_REFUSED_LOG)
+		nv_warn("%s: %s", n->name, why);
+	else if (k == NET_REFUSED_LOG)
+		nv_warn("%s: %s (the driver keeps retrying: further refusals at debug level)", n->name, why);
+	else
+		nv_debug("%s: %s", n->name, why);
+}
+
 static bool net_features_ok(void *opaque, uint64_t f)
 {
 	struct virtio_net *n = opaque;
@@ -427,14 +300,19 @@ static bool net_features_ok(void *opaque, uint64_t f)
 	     !has(f, VIRTIO_NET_F_CSUM)) ||
 	    (has(f, VIRTIO_NET_F_HOST_ECN) && !has(f, VIRTIO_NET_F_HOST_TSO4) &&
 	     !has(f, VIRTIO_NET_F_HOST_TSO6))) {
-		nv_warn("%s: driver features 0x%llx break the dependencies of virtio 5.1.3.1", n->name,
-			(unsigned long long)f);
+		char why[128];
+		snprintf(why, sizeof(why), "driver features 0x%llx break the dependencies of virtio 5.1.3.1",
+			 (unsigned long long)f);
+		refused(n, why);
 		return false;
 	}
 	if (n->be.ops->set_offload) {
 		int r = n->be.ops->set_offload(n->be.opaque, guest_offloads(f));
 		if (r < 0) {
-			nv_warn("%s: backend offloads 0x%x: %s", n->name, guest_offloads(f), strerror(-r));
+			char why[128];
+			snprintf(why, sizeof(why), "backend offloads 0x%x: %s", guest_offloads(f),
+				 strerror(-r));
+			refused(n, why);
 			return false;
 		}
 	}
@@ -448,6 +326,7 @@ static void net_reset(void *opaque)
 	n->rx.pending = false;
 	n->rx.nused = 0;
 	n->rx.read_err_logged = false;
+	net_tx_reset(n);
 	if (n->be.ops->set_offload)
 		n->be.ops->set_offload(n->be.opaque, 0);
 	/* The fd watch is dropped by the fd handler itself (loop thread). */
@@ -497,8 +376,7 @@ int virtio_net_new(struct pci_host *host, const struct virtio_net_conf *c, int s
 	n->link = VIRTIO_NET_S_LINK_UP;
 	n->loop = c->loop;
 	n->be_fd = -1;
-	n->poll_max_ns = c->run == VIRTIO_RUN_EVLOOP ? NET_POLL_MAX_NS : 0;
-	n->poll_ns = n->poll_max_ns < NET_POLL_START_NS ? n->poll_max_ns : NET_POLL_START_NS;
+	net_tx_init(n, c->run == VIRTIO_RUN_EVLOOP);
 	n->name = strdup(c->name ? c->name : "virtio-net");
 	n->rx.buf = malloc(NET_RX_BUF);
 	n->rx.heads = calloc(qs, sizeof(*n->rx.heads));

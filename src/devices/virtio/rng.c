@@ -9,6 +9,8 @@
 #include "virtio_rng.h"
 
 #define RNG_MAX_PER_REQUEST 65536u  /* bytes given per buffer at most */
+/* Per notify: VIRTIO_RNG_BUDGET; a buffer costs its bytes, at least 4 KiB. */
+#define RNG_MIN_COST 4096u
 
 struct virtio_rng {
 	struct virtio_dev *dev;
@@ -42,10 +44,18 @@ static void rng_queue_notify(void *opaque, unsigned q)
 {
 	struct virtio_rng *r = opaque;
 	struct virtqueue *vq = virtio_queue(r->dev, q);
+	size_t budget = VIRTIO_RNG_BUDGET;
 	while (vq_pop(vq, &r->chain) > 0) {
 		size_t n = fill(&r->chain);
 		__atomic_fetch_add(&r->bytes, n, __ATOMIC_RELAXED);
 		vq_push(vq, &r->chain, (uint32_t)n);
+		size_t cost = n < RNG_MIN_COST ? RNG_MIN_COST : n;
+		if (cost >= budget) {
+			if (vq_has_avail(vq))
+				virtio_queue_again(r->dev, q);
+			break;
+		}
+		budget -= cost;
 	}
 	vq_signal(vq);
 }

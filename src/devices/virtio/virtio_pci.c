@@ -5,6 +5,9 @@
  * and INTx, feature negotiation, status and reset.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +91,7 @@ static void device_reset(struct virtio_dev *d)
 	d->dfselect = d->gfselect = 0;
 	d->driver_features = 0;
 	d->queue_sel = 0;
+	d->neg_failed = false;
 	__atomic_store_n(&d->features, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->config_msix, VIRTIO_MSI_NO_VECTOR, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->status, 0, __ATOMIC_RELEASE);
@@ -99,7 +103,32 @@ static void device_reset(struct virtio_dev *d)
 		vq_unlock(&d->q[i].vq);
 }
 
-/* Transport lock held. */
+/* Transport lock held. A write the spec forbids, refused: the first 8 are
+ * warnings, the rest debug messages (a guest can retry in a loop). */
+static void NV_PRINTF(2, 3) refuse(struct virtio_dev *d, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	unsigned k = d->nr_refused < UINT_MAX ? ++d->nr_refused : d->nr_refused;
+	if (k < 8)
+		nv_warn("%s: %s", d->name, msg);
+	else if (k == 8)
+		nv_warn("%s: %s (further refusals at debug level)", d->name, msg);
+	else
+		nv_debug("%s: %s", d->name, msg);
+}
+
+/*
+ * Transport lock held. The driver only ever adds status bits (virtio 1.2,
+ * 2.1.2: "The driver MUST NOT clear a device status bit"); 0 is a reset. A
+ * write that clears one is refused whole: FEATURES_OK, and with it the
+ * negotiated features, stays until a reset, so features never change under
+ * running queues. A refused FEATURES_OK is final until a reset (3.1.1: the
+ * device is unusable), so a guest cannot retry it in a loop.
+ */
 static void status_write(struct virtio_dev *d, uint8_t val)
 {
 	if (!val) {
@@ -107,14 +136,20 @@ static void status_write(struct virtio_dev *d, uint8_t val)
 		return;
 	}
 	uint8_t old = __atomic_load_n(&d->status, __ATOMIC_ACQUIRE);
-	uint8_t nv = (uint8_t)((val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET) |
-			       (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+	uint8_t drv = (uint8_t)(old & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	uint8_t nv = (uint8_t)(val & ~VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	if (drv & ~nv) {
+		refuse(d, "status 0x%02x -> 0x%02x clears bits without a reset: refused", drv, nv);
+		return;
+	}
 	if ((nv & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		uint64_t f = d->driver_features;
-		bool ok = !(f & ~d->offered) && (f & VIRTIO_BIT(VIRTIO_F_VERSION_1)) &&
+		bool ok = !d->neg_failed && !(f & ~d->offered) && (f & VIRTIO_BIT(VIRTIO_F_VERSION_1)) &&
 			  (!d->p.ops->features_ok || d->p.ops->features_ok(d->p.opaque, f));
 		if (!ok) {
-			nv_debug("%s: refusing features 0x%llx", d->name, (unsigned long long)f);
+			nv_debug("%s: refusing features 0x%llx%s", d->name, (unsigned long long)f,
+				 d->neg_failed ? " (refused before: reset first)" : "");
+			d->neg_failed = true;
 			nv &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 		} else {
 			__atomic_store_n(&d->features, f, __ATOMIC_RELEASE);
@@ -123,7 +158,7 @@ static void status_write(struct virtio_dev *d, uint8_t val)
 	/* DRIVER_OK needs FEATURES_OK (3.1.1). */
 	if ((nv & VIRTIO_STATUS_DRIVER_OK) && !(nv & VIRTIO_STATUS_FEATURES_OK))
 		nv &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
-	/* Keep a concurrent NEEDS_RESET: only OR in / replace the driver's bits. */
+	/* Keep a concurrent NEEDS_RESET: only OR in the driver's bits. */
 	uint8_t cur = old;
 	while (!__atomic_compare_exchange_n(&d->status, &cur,
 					    (uint8_t)(nv | (cur & VIRTIO_STATUS_DEVICE_NEEDS_RESET)),
@@ -224,6 +259,11 @@ static void common_write(struct virtio_dev *d, unsigned off, const uint8_t *data
 				q->vq.avail_gpa = v;
 			} else if (fo == VIRTIO_PCI_COMMON_Q_USEDLO) {
 				q->vq.used_gpa = v;
+			} else if (fo == VIRTIO_PCI_COMMON_Q_ENABLE && v == 1 &&
+				   !(st & VIRTIO_STATUS_FEATURES_OK)) {
+				/* 3.1.1: queues are set up after FEATURES_OK, with the
+				 * negotiated ring features. */
+				refuse(d, "queue %u enabled before FEATURES_OK: refused", d->queue_sel);
 			} else if (fo == VIRTIO_PCI_COMMON_Q_ENABLE && v == 1) {
 				uint64_t f = __atomic_load_n(&d->features, __ATOMIC_ACQUIRE);
 				q->vq.event_idx = f & VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
@@ -433,8 +473,16 @@ void virtio_pci_free(struct virtio_dev *d)
 {
 	if (!d)
 		return;
+	/*
+	 * The order matters: a request the worker is serving completes with an
+	 * interrupt through d->pci, so the worker stops (and is joined) before
+	 * the PCI function goes; the kick fds outlive the BAR unmap, which
+	 * deassigns their ioeventfds; the queues outlive both.
+	 */
+	vpci_run_halt(d);
 	pci_dev_free(d->pci); /* unmaps BAR 0: ioeventfds deassigned via bar_map */
-	vpci_run_stop(d);
+	d->pci = NULL;
+	vpci_run_close(d);
 	for (unsigned i = 0; i < d->nq; i++)
 		vq_destroy(&d->q[i].vq);
 	free(d->q);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "evloop.h"
 #include "pci.h"
 #include "virtio.h"
 
@@ -18,6 +19,8 @@ struct vpci_queue {
 	int kick_fd;                /* eventfd, -1 in INLINE mode */
 	uint64_t ioev_addr;         /* assigned ioeventfd address or UINT64_MAX (under cfg_lock) */
 	bool on_loop;               /* kick_fd watched by the evloop */
+	struct ev_deferred again;   /* EVLOOP: virtio_queue_again (loop thread) */
+	bool again_inline;          /* INLINE: virtio_queue_again asked (atomic) */
 };
 
 struct virtio_dev {
@@ -32,6 +35,8 @@ struct virtio_dev {
 	uint64_t driver_features;   /* what the driver wrote */
 	uint16_t queue_sel;
 	unsigned pcicfg_cap;        /* offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
+	bool neg_failed;            /* FEATURES_OK refused: refused again until a reset */
+	unsigned nr_refused;        /* status writes refused so far (log limit) */
 
 	/* Lock-free (atomics): readable from queue threads. */
 	uint64_t features;          /* negotiated (FEATURES_OK) */
@@ -39,6 +44,7 @@ struct virtio_dev {
 	uint8_t config_gen;
 	uint16_t config_msix;
 	unsigned nr_needs_reset;    /* times NEEDS_RESET was raised (log limit) */
+	bool halted;                /* teardown began: no more queue_notify */
 
 	pthread_mutex_t isr_lock;   /* leaf: isr and the INTx level */
 	uint8_t isr;
@@ -54,7 +60,13 @@ struct virtio_dev {
 
 /* virtio_pci_run.c: kicks and their consumers. */
 int vpci_run_start(struct virtio_dev *d);
-void vpci_run_stop(struct virtio_dev *d);
+/* Teardown, step 1: no queue takes ring entries any more, the worker is
+ * joined, the evloop watches and deferred calls are gone; nothing runs
+ * queue_notify after it returns. The kick fds stay open. */
+void vpci_run_halt(struct virtio_dev *d);
+/* Teardown, step 2 (after pci_dev_free deassigned the ioeventfds): closes
+ * the kick fds and the worker's fds. */
+void vpci_run_close(struct virtio_dev *d);
 /* A notify for queue q reached the BAR (no ioeventfd): kick or process inline. */
 void vpci_kick(struct virtio_dev *d, unsigned q);
 /* Runs ops->queue_notify for q under its lock if the device is live. */

@@ -16,15 +16,51 @@
 #include "util.h"
 #include "virtio_pci_internal.h"
 
-void vpci_process(struct virtio_dev *d, unsigned q)
+static void process_once(struct virtio_dev *d, unsigned q)
 {
 	struct vpci_queue *vq = &d->q[q];
 	vq_lock(&vq->vq);
 	uint8_t st = __atomic_load_n(&d->status, __ATOMIC_ACQUIRE);
 	if ((st & VIRTIO_STATUS_DRIVER_OK) && !(st & VIRTIO_STATUS_DEVICE_NEEDS_RESET) &&
-	    vq->vq.ready && !vq->vq.broken && d->p.ops->queue_notify)
+	    vq->vq.ready && !vq->vq.broken && d->p.ops->queue_notify &&
+	    !__atomic_load_n(&d->halted, __ATOMIC_ACQUIRE))
 		d->p.ops->queue_notify(d->p.opaque, q);
 	vq_unlock(&vq->vq);
+}
+
+void vpci_process(struct virtio_dev *d, unsigned q)
+{
+	/* INLINE has no later turn to defer to: the notifier's thread goes on
+	 * until the device stops asking (unit tests and fuzzers only). */
+	do {
+		__atomic_store_n(&d->q[q].again_inline, false, __ATOMIC_RELAXED);
+		process_once(d, q);
+	} while (d->p.run == VIRTIO_RUN_INLINE &&
+		 __atomic_load_n(&d->q[q].again_inline, __ATOMIC_RELAXED) &&
+		 !__atomic_load_n(&d->halted, __ATOMIC_ACQUIRE));
+}
+
+static void again_cb(void *opaque)
+{
+	struct vpci_queue *vq = opaque;
+	vpci_process(vq->dev, vq->vq.index);
+}
+
+void virtio_queue_again(struct virtio_dev *d, unsigned q)
+{
+	if (q >= d->nq || __atomic_load_n(&d->halted, __ATOMIC_ACQUIRE))
+		return;
+	switch (d->p.run) {
+	case VIRTIO_RUN_EVLOOP:
+		evloop_defer(d->p.loop, &d->q[q].again);
+		break;
+	case VIRTIO_RUN_WORKER:
+		vpci_kick(d, q); /* the worker finds its own kick on its next epoll_wait */
+		break;
+	case VIRTIO_RUN_INLINE:
+		__atomic_store_n(&d->q[q].again_inline, true, __ATOMIC_RELAXED);
+		break;
+	}
 }
 
 void vpci_kick(struct virtio_dev *d, unsigned q)
@@ -76,9 +112,13 @@ static void *worker_main(void *opaque)
 
 void virtio_pci_poll(struct virtio_dev *d)
 {
-	for (unsigned q = 0; q < d->nq; q++)
-		if (d->q[q].kick_fd < 0 || drain(d->q[q].kick_fd))
+	for (unsigned q = 0; q < d->nq; q++) {
+		bool again = d->q[q].again.queued;
+		if (again)
+			evloop_defer_cancel(d->p.loop, &d->q[q].again);
+		if (d->q[q].kick_fd < 0 || drain(d->q[q].kick_fd) || again)
 			vpci_process(d, q);
+	}
 }
 
 int vpci_run_start(struct virtio_dev *d)
@@ -87,6 +127,7 @@ int vpci_run_start(struct virtio_dev *d)
 	for (unsigned q = 0; q < d->nq; q++) {
 		d->q[q].kick_fd = -1;
 		d->q[q].ioev_addr = UINT64_MAX;
+		d->q[q].again = EV_DEFERRED_INIT(again_cb, &d->q[q]);
 	}
 	if (d->p.run == VIRTIO_RUN_INLINE)
 		return 0;
@@ -126,8 +167,12 @@ int vpci_run_start(struct virtio_dev *d)
 	return 0;
 }
 
-void vpci_run_stop(struct virtio_dev *d)
+void vpci_run_halt(struct virtio_dev *d)
 {
+	__atomic_store_n(&d->halted, true, __ATOMIC_RELEASE);
+	/* A device loop in progress stops after the chain in hand. */
+	for (unsigned q = 0; q < d->nq; q++)
+		vq_halt(&d->q[q].vq);
 	if (d->worker_started) {
 		uint64_t one = 1;
 		if (write(d->stop_fd, &one, sizeof(one)) < 0)
@@ -139,8 +184,15 @@ void vpci_run_stop(struct virtio_dev *d)
 		if (d->q[q].on_loop)
 			evloop_del(d->p.loop, d->q[q].kick_fd);
 		d->q[q].on_loop = false;
-		close_fd(&d->q[q].kick_fd);
+		if (d->p.loop)
+			evloop_defer_cancel(d->p.loop, &d->q[q].again);
 	}
+}
+
+void vpci_run_close(struct virtio_dev *d)
+{
+	for (unsigned q = 0; q < d->nq; q++)
+		close_fd(&d->q[q].kick_fd);
 	close_fd(&d->epfd);
 	close_fd(&d->stop_fd);
 }

@@ -202,6 +202,16 @@ void vq_set_broken(struct virtqueue *vq, const char *why)
 		vq->on_error(vq->cb_opaque, vq, why);
 }
 
+void vq_halt(struct virtqueue *vq)
+{
+	__atomic_store_n(&vq->halted, true, __ATOMIC_RELEASE);
+}
+
+static bool halted(const struct virtqueue *vq)
+{
+	return __atomic_load_n(&vq->halted, __ATOMIC_ACQUIRE);
+}
+
 void vq_reset(struct virtqueue *vq)
 {
 	vq->size = vq->max_size;
@@ -285,7 +295,7 @@ void vq_notify_off(struct virtqueue *vq)
 
 bool vq_has_avail(struct virtqueue *vq)
 {
-	return vq->ready && !vq->broken && ld16_acquire(vq->avail + 2) != vq->last_avail;
+	return vq->ready && !vq->broken && !halted(vq) && ld16_acquire(vq->avail + 2) != vq->last_avail;
 }
 
 /* Walks the chain at head into c. NULL on success, else the reason it is hostile. */
@@ -358,7 +368,7 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 {
 	if (vq->broken)
 		return -EIO;
-	if (!vq->ready)
+	if (!vq->ready || halted(vq))
 		return 0;
 	if (c->cap < vq->size)
 		return -ENOSPC;
