@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk (virtio 1.2, 5.2) on a raw image file: read, write, flush,
- * get-id, discard (fallocate punch hole) and write-zeroes (fallocate zero
- * range, or punch hole when the driver sets the unmap flag). A read-only
- * disk offers VIRTIO_BLK_F_RO and still answers VIRTIO_BLK_S_IOERR itself to
- * every write, discard or write-zeroes. VIRTIO_BLK_F_FLUSH is always
- * offered: with cache = writeback a flush is an fdatasync of the image,
- * completed before the request is returned; with cache = unsafe a flush is
- * answered OK without touching the disk (data reaches the file only when the
- * host kernel writes back its page cache).
+ * virtio-blk (virtio 1.2, 5.2) on an image of the block layer
+ * (include/block/block.h: raw, ...): read, write, flush, get-id, discard
+ * and write-zeroes (with the unmap flag: the space may be freed). A
+ * read-only disk offers VIRTIO_BLK_F_RO and still answers
+ * VIRTIO_BLK_S_IOERR itself to every write, discard or write-zeroes.
+ * VIRTIO_BLK_F_FLUSH is always offered: with cache = writeback a flush is
+ * the backend's flush (raw: fdatasync), completed before the request is
+ * returned; with cache = unsafe a flush is answered OK without touching the
+ * disk (data reaches the file only when the host kernel writes back its
+ * page cache).
  *
  * I/O runs on the disk's own worker thread (VIRTIO_RUN_WORKER, the default)
- * with preadv/pwritev straight into guest memory; never on a vCPU thread.
+ * straight between the backend and guest memory; never on a vCPU thread.
  */
 #ifndef NV_VIRTIO_BLK_H
 #define NV_VIRTIO_BLK_H
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "block.h"
 #include "virtio.h"
 
 /* Request types and status (5.2.6). */
@@ -69,8 +71,8 @@ struct virtio_blk;
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK = 0, VIRTIO_BLK_CACHE_UNSAFE };
 
 struct virtio_blk_conf {
-	const char *path;              /* raw image; opened O_RDWR (O_RDONLY if readonly) */
-	bool readonly;
+	struct block *image;           /* borrowed: it must outlive the device */
+	bool readonly;                 /* the device refuses writes (the image may allow them) */
 	enum virtio_blk_cache cache;
 	const char *serial;            /* GET_ID answer (<= 20 bytes; NULL: empty) */
 	const char *name;              /* "virtio-blk0"; NULL: "virtio-blk" */
@@ -91,8 +93,8 @@ struct virtio_blk_stats {
 	uint64_t errors;               /* requests answered IOERR or UNSUPP */
 };
 
-/* Opens the image and adds the PCI function. 0 or -errno (open/fstat
- * errors, -EINVAL, and those of virtio_pci_new). */
+/* Adds the PCI function for the image. 0 or -errno (-EINVAL, and those of
+ * virtio_pci_new). */
 int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int slot,
 		   struct virtio_blk **out);
 void virtio_blk_free(struct virtio_blk *b); /* NULL ok */
@@ -102,10 +104,5 @@ unsigned virtio_blk_num_queues(const struct virtio_blk *b);
  * (any thread). 0 or -EINVAL. */
 int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_stats *out);
 uint64_t virtio_blk_capacity(const struct virtio_blk *b); /* sectors */
-
-/* Test hook: called instead of fdatasync(fd) for a writeback flush; its
- * return value (0 or -errno) is the flush's result. NULL restores fdatasync. */
-void virtio_blk_set_sync_hook(struct virtio_blk *b, int (*hook)(void *opaque, int fd),
-			      void *opaque);
 
 #endif

@@ -36,6 +36,7 @@ struct virtio_net;
 struct virtio_console;
 struct virtio_balloon;
 struct tap;
+struct block;
 struct mptable_pci_irq;
 struct aml;
 
@@ -95,6 +96,7 @@ struct vm {
 	struct virtio_console *vcon;
 	struct virtio_balloon *balloon;
 	struct tap *taps[VM_MAX_NETS]; /* outlive a reset, like the console */
+	struct block *images[VM_MAX_DISKS]; /* the same */
 	uint8_t macs[VM_MAX_NETS][6];
 	struct mptable_pci_irq *pci_irqs;
 	unsigned npci_irqs;
@@ -158,8 +160,9 @@ void machine_destroy(struct vm *vm);
 
 /* devices.c: PCI host bridge and virtio devices */
 int devices_create(struct vm *vm, char **err);
-int devices_open_taps(struct vm *vm, char **err);
-void devices_close_taps(struct vm *vm);
+/* Disk images and taps, opened once for the VM's life (they outlive resets). */
+int devices_open_backends(struct vm *vm, char **err);
+void devices_close_backends(struct vm *vm);
 void devices_destroy(struct vm *vm);
 void devices_dsdt_hook(void *opaque, struct aml *a);
 

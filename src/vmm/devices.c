@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "aml.h"
+#include "block.h"
 #include "evloop.h"
 #include "mptable.h"
 #include "pci.h"
@@ -41,7 +42,7 @@ static int add_disks(struct vm *vm, char **err)
 		char name[32];
 		snprintf(name, sizeof(name), "virtio-blk%zu", i);
 		struct virtio_blk_conf c = {
-			.path = dc->path,
+			.image = vm->images[i],
 			.readonly = dc->readonly,
 			.cache = dc->cache == DISK_CACHE_UNSAFE ? VIRTIO_BLK_CACHE_UNSAFE
 								: VIRTIO_BLK_CACHE_WRITEBACK,
@@ -61,13 +62,32 @@ static int add_disks(struct vm *vm, char **err)
 	return 0;
 }
 
+static enum block_format block_format_of(enum disk_format f)
+{
+	switch (f) {
+	case DISK_FORMAT_RAW:
+		break;
+	}
+	return BLOCK_FORMAT_RAW;
+}
+
 /*
- * Taps belong to the VM, not the machine: they stay open across a guest
- * reset. A tap vmm creates (no name given) disappears when it is closed.
+ * Backends belong to the VM, not the machine: disk images and taps stay
+ * open across a guest reset (an image keeps its lock the whole time). A tap
+ * vmm creates (no name given) disappears when it is closed.
  */
-int devices_open_taps(struct vm *vm, char **err)
+int devices_open_backends(struct vm *vm, char **err)
 {
 	const struct vm_config *cfg = vm->cfg;
+	for (size_t i = 0; i < cfg->ndisks; i++) {
+		const struct disk_config *dc = &cfg->disks[i];
+		struct block_conf bc = { .path = dc->path, .format = block_format_of(dc->format),
+			.readonly = dc->readonly };
+		char why[512] = "";
+		int r = block_open(&bc, &vm->images[i], why, sizeof(why));
+		if (r < 0)
+			return fail(err, r, "disk", why[0] ? why : NULL);
+	}
 	for (size_t i = 0; i < cfg->nnets; i++) {
 		const struct net_config *nc = &cfg->nets[i];
 		struct tap_conf tc = { .name = nc->tap, .create = !nc->tap, .bridge = nc->bridge };
@@ -93,8 +113,12 @@ int devices_open_taps(struct vm *vm, char **err)
 	return 0;
 }
 
-void devices_close_taps(struct vm *vm)
+void devices_close_backends(struct vm *vm)
 {
+	for (size_t i = 0; i < VM_MAX_DISKS; i++) {
+		block_close(vm->images[i]);
+		vm->images[i] = NULL;
+	}
 	for (size_t i = 0; i < VM_MAX_NETS; i++) {
 		tap_close(vm->taps[i]);
 		vm->taps[i] = NULL;

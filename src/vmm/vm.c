@@ -312,7 +312,7 @@ static int vm_open_io(struct vm *vm, char **err)
 			return -ENOMEM;
 		}
 	}
-	r = devices_open_taps(vm, err);
+	r = devices_open_backends(vm, err);
 	return r == -EINVAL ? -EIO : r; /* only the checks above speak for bad input */
 }
 
@@ -398,7 +398,7 @@ void vm_free(struct vm *vm)
 	if (!vm)
 		return;
 	stop_machine(vm);
-	devices_close_taps(vm);
+	devices_close_backends(vm);
 	api_free(vm->api);
 	console_close(vm->console);
 	if (vm->loop && vm->sigfd >= 0)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #define VD_RAM_SIZE (2u << 20) /* rings at 64 KiB, data at 1 MiB */
+#include "../unit/fake_block.h"
 #include "../unit/virtio_test_driver.h"
 #include "virtio_blk.h"
 
@@ -32,7 +33,7 @@ static uint8_t g_ram[VD_RAM_SIZE];
 #define QS 64u
 #define IMG 65536u
 
-static int no_sync(void *opaque, int fd)
+static int no_sync(struct fake_block *f)
 {
 	return 0;
 }
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	static struct vd d;
 	struct virtio_blk *b = NULL;
-	char path[64];
+	struct fake_block img = { .raw = NULL };
 	int fd = memfd_create("fuzz-blk", MFD_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -63,14 +64,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pat[i] = (uint8_t)(i * 13);
 	if (pwrite(fd, pat, IMG, 0) != (ssize_t)IMG || vd_init_ram(&d, false, g_ram) < 0)
 		goto out;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	uint8_t fl = data[0];
-	struct virtio_blk_conf c = { .path = path, .readonly = fl & 1,
+	if (fake_block_init(&img, fd, fl & 1) < 0)
+		goto out;
+	img.on_flush = no_sync;
+	struct virtio_blk_conf c = { .image = &img.b, .readonly = fl & 1,
 				     .cache = (fl & 2) ? VIRTIO_BLK_CACHE_UNSAFE : VIRTIO_BLK_CACHE_WRITEBACK,
 				     .serial = "fuzz", .queue_size = QS, .run = VIRTIO_RUN_INLINE, .mem = &d.mem };
 	if (virtio_blk_new(d.host, &c, 1, &b) < 0)
 		goto out;
-	virtio_blk_set_sync_hook(b, no_sync, NULL);
 	uint64_t want = ~0ULL;
 	if (fl & 4)
 		want &= ~VIRTIO_BIT(VIRTIO_F_RING_EVENT_IDX);
@@ -106,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(s.errors <= s.requests);
 out:
 	virtio_blk_free(b);
+	fake_block_fini(&img);
 	if (d.ram)
 		vd_fini(&d);
 	memset(&d, 0, sizeof(d));

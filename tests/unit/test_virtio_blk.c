@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fake_block.h"
 #include "virtio_blk.h"
 #include "virtio_test_driver.h"
 
@@ -29,16 +31,9 @@ struct fx {
 	struct virtio_blk *b;
 	char path[64];
 	int fd;
-	unsigned syncs;
+	struct fake_block img; /* the raw image with its flushes counted */
 	uint64_t features;
 };
-
-static int count_sync(void *opaque, int fd)
-{
-	struct fx *f = opaque;
-	f->syncs++;
-	return fdatasync(fd) ? -errno : 0;
-}
 
 /* nq: request queues offered (0: the default); bring-up enables up to 2 of them. */
 static int make_nq(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_run run,
@@ -49,13 +44,14 @@ static int make_nq(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virt
 	f->fd = mkstemp(f->path);
 	if (f->fd < 0 || ftruncate(f->fd, IMG_SIZE) < 0 || vd_init(&f->d, ioev) < 0)
 		return -1;
-	struct virtio_blk_conf c = { .path = f->path, .readonly = ro, .cache = cache,
+	if (fake_block_init(&f->img, f->fd, ro) < 0)
+		return -1;
+	struct virtio_blk_conf c = { .image = &f->img.b, .readonly = ro, .cache = cache,
 				     .serial = "NV-SERIAL-0001", .name = "vda", .queue_size = QS,
 				     .run = run, .mem = &f->d.mem, .num_queues = nq };
 	int r = virtio_blk_new(f->d.host, &c, SLOT, &f->b);
 	if (r < 0)
 		return r;
-	virtio_blk_set_sync_hook(f->b, count_sync, f);
 	f->features = vd_bringup(&f->d, SLOT, WANT | VIRTIO_BIT(VIRTIO_BLK_F_MQ), nq > 1 ? 2 : 1, QS,
 				 false);
 	return 0;
@@ -69,6 +65,7 @@ static int make(struct fx *f, bool ro, enum virtio_blk_cache cache, enum virtio_
 static void destroy(struct fx *f)
 {
 	virtio_blk_free(f->b);
+	fake_block_fini(&f->img);
 	vd_fini(&f->d);
 	close(f->fd);
 	unlink(f->path);
@@ -123,10 +120,17 @@ static void test_config(void **state)
 	struct vd d;
 	assert_int_equal(vd_init(&d, false), 0);
 	struct virtio_blk *b;
-	struct virtio_blk_conf c = { .path = "/nonexistent/img", .mem = &d.mem };
-	assert_int_equal(virtio_blk_new(d.host, &c, -1, &b), -ENOENT);
+	struct virtio_blk_conf c = { .image = NULL, .mem = &d.mem };
+	assert_int_equal(virtio_blk_new(d.host, &c, -1, &b), -EINVAL); /* no image */
+	struct fake_block img;
+	int fd = memfd_create("nv-blk", MFD_CLOEXEC);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(fake_block_init(&img, fd, false), 0);
+	c.image = &img.b;
 	c.serial = "this serial is longer than twenty";
 	assert_int_equal(virtio_blk_new(d.host, &c, -1, &b), -EINVAL);
+	fake_block_fini(&img);
+	close(fd);
 	vd_fini(&d);
 }
 
@@ -150,7 +154,7 @@ static void test_rw_flush_id(void **state)
 	assert_memory_equal(d->ram + r, d->ram + w, 4096);
 	/* Flush: the image is synced (hook counts the fdatasync). */
 	assert_int_equal(req(&f, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
-	assert_int_equal(f.syncs, 1);
+	assert_int_equal(f.img.flushes, 1);
 	/* GET_ID: the serial, NUL-padded to 20 bytes. */
 	uint64_t id = vd_alloc(d, 20);
 	memset(d->ram + id, 0xff, 20);
@@ -211,7 +215,7 @@ static void test_unsafe_flush(void **state)
 	assert_int_equal(make(&f, false, VIRTIO_BLK_CACHE_UNSAFE, VIRTIO_RUN_INLINE, false), 0);
 	assert_true(f.features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
 	assert_int_equal(req(&f, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
-	assert_int_equal(f.syncs, 0);
+	assert_int_equal(f.img.flushes, 0);
 	destroy(&f);
 }
 
@@ -352,7 +356,7 @@ static void test_worker_thread(void **state)
 	assert_int_equal(d->ram[st], VIRTIO_BLK_S_OK);
 	/* And the MMIO fallback + flush. */
 	assert_int_equal(req(&f, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false, NULL), VIRTIO_BLK_S_OK);
-	assert_int_equal(f.syncs, 1);
+	assert_int_equal(f.img.flushes, 1);
 	uint8_t back[8192];
 	assert_int_equal(pread(f.fd, back, sizeof(back), 16 * 512), (ssize_t)sizeof(back));
 	assert_memory_equal(back, d->ram + w, sizeof(back));

@@ -24,6 +24,7 @@
 
 #include "evloop.h"
 #include "util.h"
+#include "fake_block.h"
 #include "virtio_blk.h"
 #include "virtio_rng.h"
 #include "virtio_test_driver.h"
@@ -68,7 +69,7 @@ static void init_vd(struct vd *d)
 
 static int entered, served;
 
-static int slow_sync(void *o, int fd)
+static int slow_sync(struct fake_block *f)
 {
 	__atomic_fetch_add(&served, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&entered, 1, __ATOMIC_SEQ_CST);
@@ -88,16 +89,18 @@ static void test_blk_free_with_requests_in_flight(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	struct fake_block img;
+	assert_int_equal(fake_block_init(&img, fd, false), 0);
+	img.on_flush = slow_sync;
 	close(fd);
 	struct vd d;
 	init_vd(&d);
 	deassigned = deassigned_closed = 0;
 	entered = served = 0;
 	struct virtio_blk *b = NULL;
-	struct virtio_blk_conf c = { .path = path, .queue_size = QS, .num_queues = 1,
+	struct virtio_blk_conf c = { .image = &img.b, .queue_size = QS, .num_queues = 1,
 				     .run = VIRTIO_RUN_WORKER, .mem = &d.mem };
 	assert_int_equal(virtio_blk_new(d.host, &c, SLOT, &b), 0);
-	virtio_blk_set_sync_hook(b, slow_sync, NULL);
 	assert_int_equal(vd_bringup(&d, SLOT, WANT, 1, QS, true), WANT);
 	/* MSI-X on: the completion goes through the PCI function's vector table. */
 	unsigned cap = 0x34;
@@ -130,6 +133,7 @@ static void test_blk_free_with_requests_in_flight(void **state)
 	assert_true(ms < SLOW_MS * 3);
 	assert_int_equal(deassigned, 1);   /* the BAR unmap deassigned the ioeventfd... */
 	assert_int_equal(deassigned_closed, 0); /* ...while its eventfd was still open */
+	fake_block_fini(&img);
 	vd_fini(&d);
 	unlink(path);
 }

@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-blk (virtio 1.2, 5.2) on a raw image. Requests are served
+ * virtio-blk (virtio 1.2, 5.2) on a block-layer image. Requests are served
  * synchronously in queue_notify, which runs on the disk's worker thread
- * (VIRTIO_RUN_WORKER): preadv/pwritev straight between the image and guest
- * memory, fdatasync for a writeback flush, fallocate for discard and
+ * (VIRTIO_RUN_WORKER): the backend's readv/writev straight between the
+ * image and guest memory, its flush for a writeback flush, its discard and
  * write-zeroes. The framing is not assumed (5.2.6.4): the header is the
  * first 16 device-readable bytes, the status the last device-writable byte.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "util.h"
 #include "virtio_blk.h"
@@ -36,7 +30,7 @@ struct blk_queue {
 
 struct virtio_blk {
 	struct virtio_dev *dev;
-	int fd;
+	struct block *img;
 	bool ro;
 	enum virtio_blk_cache cache;
 	uint64_t capacity;            /* sectors */
@@ -44,9 +38,6 @@ struct virtio_blk {
 	uint8_t cfg[VIRTIO_BLK_CFG_SIZE]; /* immutable after creation */
 	unsigned nq;
 	struct blk_queue *q;          /* nq of them */
-	/* Test hook; set before the driver runs. */
-	int (*sync_hook)(void *opaque, int fd);
-	void *sync_opaque;
 };
 
 static void stat_add(uint64_t *c, uint64_t v)
@@ -75,62 +66,10 @@ static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t off, uin
 	return k;
 }
 
-/* Full preadv/pwritev, retrying short transfers. 0 or -errno. */
-static int rw_full(int fd, struct iovec *iov, unsigned n, uint64_t off, bool wr)
-{
-	while (n) {
-		ssize_t r = wr ? pwritev(fd, iov, (int)n, (off_t)off) : preadv(fd, iov, (int)n, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EIO; /* the image shrank under us */
-		off += (uint64_t)r;
-		size_t left = (size_t)r;
-		while (n && left >= iov->iov_len) {
-			left -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + left;
-			iov->iov_len -= left;
-		}
-	}
-	return 0;
-}
-
 static bool range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t bytes)
 {
 	uint64_t sectors = (bytes + SECTOR - 1) / SECTOR;
 	return sector <= b->capacity && sectors <= b->capacity - sector;
-}
-
-static int zero_range(struct virtio_blk *b, uint64_t off, uint64_t len, bool unmap)
-{
-	int mode = unmap ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-			 : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	if (fallocate(b->fd, mode, (off_t)off, (off_t)len) == 0)
-		return 0;
-	if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
-		return -errno;
-	if (!unmap && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-				(off_t)len) == 0)
-		return 0;
-	static const uint8_t zeros[65536];
-	while (len) {
-		size_t k = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
-		ssize_t r = pwrite(b->fd, zeros, k, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		off += (uint64_t)r;
-		len -= (uint64_t)r;
-	}
-	return 0;
 }
 
 /* DISCARD / WRITE_ZEROES: the data is an array of 16-byte segments. */
@@ -150,15 +89,9 @@ static uint8_t discard_wz(struct virtio_blk *b, const struct vq_chain *c, bool w
 			return VIRTIO_BLK_S_IOERR;
 		if (!num)
 			continue;
-		int r;
-		if (wz) {
-			r = zero_range(b, sector * SECTOR, num * SECTOR, flags & VIRTIO_BLK_WZ_UNMAP);
-		} else {
-			r = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      (off_t)(sector * SECTOR), (off_t)(num * SECTOR)) ? -errno : 0;
-			if (r == -EOPNOTSUPP || r == -ENOSYS)
-				r = 0; /* discard is a hint */
-		}
+		int r = wz ? block_write_zeroes(b->img, sector * SECTOR, num * SECTOR,
+				 flags & VIRTIO_BLK_WZ_UNMAP)
+			   : block_discard(b->img, sector * SECTOR, num * SECTOR);
 		if (r < 0) {
 			nv_debug("virtio-blk: %s: %s", wz ? "write-zeroes" : "discard", strerror(-r));
 			return VIRTIO_BLK_S_IOERR;
@@ -194,7 +127,7 @@ static uint32_t handle(struct virtio_blk *b, struct blk_queue *bq, const struct 
 			break;
 		}
 		n = iov_slice(c->iov + c->nread, c->nwrite, 0, in_len, bq->iov);
-		r = rw_full(b->fd, bq->iov, n, sector * SECTOR, false);
+		r = block_readv(b->img, bq->iov, (int)n, sector * SECTOR);
 		if (r < 0) {
 			s = VIRTIO_BLK_S_IOERR;
 			break;
@@ -209,7 +142,7 @@ static uint32_t handle(struct virtio_blk *b, struct blk_queue *bq, const struct 
 			break;
 		}
 		n = iov_slice(c->iov, c->nread, 16, out_len, bq->iov);
-		r = rw_full(b->fd, bq->iov, n, sector * SECTOR, true);
+		r = block_writev(b->img, bq->iov, (int)n, sector * SECTOR);
 		if (r < 0) {
 			s = VIRTIO_BLK_S_IOERR;
 			break;
@@ -220,7 +153,7 @@ static uint32_t handle(struct virtio_blk *b, struct blk_queue *bq, const struct 
 		stat_add(&st->flush_ops, 1);
 		if (b->ro || b->cache == VIRTIO_BLK_CACHE_UNSAFE)
 			break; /* unsafe: flush is a no-op by configuration */
-		r = b->sync_hook ? b->sync_hook(b->sync_opaque, b->fd) : (fdatasync(b->fd) ? -errno : 0);
+		r = block_flush(b->img);
 		if (r < 0)
 			s = VIRTIO_BLK_S_IOERR;
 		break;
@@ -287,47 +220,22 @@ static const struct virtio_dev_ops blk_ops = {
 	.reset = blk_reset,
 };
 
-static int image_size(int fd, uint64_t *size)
-{
-	struct stat stb;
-	if (fstat(fd, &stb) < 0)
-		return -errno;
-	if (S_ISBLK(stb.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
-	if (!S_ISREG(stb.st_mode))
-		return -EINVAL;
-	*size = (uint64_t)stb.st_size;
-	return 0;
-}
-
 int virtio_blk_new(struct pci_host *host, const struct virtio_blk_conf *c, int slot,
 		   struct virtio_blk **out)
 {
 	*out = NULL;
 	uint16_t qs = c && c->queue_size ? c->queue_size : 256;
-	if (!c || !c->path || !c->mem || qs < 4 || qs > BLK_MAX_QUEUE ||
+	if (!c || !c->image || !c->mem || qs < 4 || qs > BLK_MAX_QUEUE ||
 	    (c->serial && strlen(c->serial) > VIRTIO_BLK_ID_BYTES))
 		return -EINVAL;
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
 	int r;
-	b->fd = -1;
-	b->ro = c->readonly;
+	b->img = c->image;
+	b->ro = c->readonly || c->image->readonly;
 	b->cache = c->cache;
-	b->fd = open(c->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (flock(b->fd, (b->ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		goto fail;
-	}
-	uint64_t bytes;
-	if ((r = image_size(b->fd, &bytes)) < 0)
-		goto fail;
-	b->capacity = bytes / SECTOR;
+	b->capacity = c->image->size / SECTOR;
 	if (c->serial)
 		memcpy(b->serial, c->serial, strlen(c->serial));
 	b->nq = c->num_queues ? c->num_queues : VIRTIO_BLK_DEFAULT_QUEUES;
@@ -388,9 +296,7 @@ void virtio_blk_free(struct virtio_blk *b)
 		free(b->q[i].iov);
 	}
 	free(b->q);
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b);
+	free(b); /* the image is its owner's */
 }
 
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b) { return b->dev; }
@@ -411,10 +317,4 @@ int virtio_blk_get_stats(struct virtio_blk *b, unsigned q, struct virtio_blk_sta
 			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
 	}
 	return 0;
-}
-
-void virtio_blk_set_sync_hook(struct virtio_blk *b, int (*hook)(void *opaque, int fd), void *opaque)
-{
-	b->sync_hook = hook;
-	b->sync_opaque = opaque;
 }
