@@ -67,6 +67,26 @@ struct vm_env {
 	const struct nv_log *log; /* NULL: stderr */
 };
 
+/*
+ * One device of the machine (vm_devices.c). name and type are shown by the
+ * control socket's status; status (NULL: none) adds the device's own
+ * members to o; free (NULL: nothing to free) releases dev when the machine
+ * goes. index: the device's place in its vm_config list (disks, nets).
+ */
+#define VM_MAX_DEVICES 48
+struct vm;
+struct json_object;
+struct vm_device {
+	char name[32];
+	const char *type;
+	void *dev;
+	size_t index;
+	char address[32]; /* legacy devices: "io:0x3f8" */
+	int irq;          /* legacy devices; -1: none */
+	void (*status)(struct vm *vm, const struct vm_device *d, struct json_object *o);
+	void (*free)(void *dev);
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -98,6 +118,8 @@ struct vm {
 	struct tap *taps[VM_MAX_NETS]; /* outlive a reset, like the console */
 	struct block *images[VM_MAX_DISKS]; /* the same */
 	uint8_t macs[VM_MAX_NETS][6];
+	struct vm_device devices[VM_MAX_DEVICES]; /* registration order; freed newest first */
+	size_t ndevices;
 	struct mptable_pci_irq *pci_irqs;
 	unsigned npci_irqs;
 	struct cpuid_table *cpuid; /* host-supported table, read once */
@@ -165,6 +187,17 @@ int devices_open_backends(struct vm *vm, char **err);
 void devices_close_backends(struct vm *vm);
 void devices_destroy(struct vm *vm);
 void devices_dsdt_hook(void *opaque, struct aml *a);
+
+/* vm_devices.c */
+int vm_device_add(struct vm *vm, const struct vm_device *d); /* 0 or -ENOSPC */
+void vm_devices_free(struct vm *vm);
+struct json_object *vm_devices_status(struct vm *vm); /* a new array, one object per device */
+void vm_device_status_legacy(struct vm *vm, const struct vm_device *d, struct json_object *o);
+void vm_device_status_blk(struct vm *vm, const struct vm_device *d, struct json_object *o);
+void vm_device_status_net(struct vm *vm, const struct vm_device *d, struct json_object *o);
+void vm_device_status_rng(struct vm *vm, const struct vm_device *d, struct json_object *o);
+void vm_device_status_console(struct vm *vm, const struct vm_device *d, struct json_object *o);
+void vm_device_status_balloon(struct vm *vm, const struct vm_device *d, struct json_object *o);
 
 /* vm_api.c */
 int vm_api_register(struct vm *vm);

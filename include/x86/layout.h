@@ -28,6 +28,7 @@
  *   0x0060, 0x0064  i8042 (IRQ 1 keyboard, 12 aux)
  *   0x03f8          16550A UART (IRQ 4)
  *   0x0505          pvpanic
+ *   0x0080, 0x00ed  POST codes, I/O delay (swallowed)
  *   0x0600, 0x0601  ACPI sleep control / status (hardware-reduced)
  *   0x0cf8, 0x0cfc  PCI configuration mechanism #1
  *   GSI 16..23      PCI INTx (level, active low)
@@ -77,6 +78,8 @@
 #define PORT_PVPANIC 0x505
 #define PORT_SLEEP_CTL 0x600
 #define PORT_SLEEP_STS 0x601
+#define PORT_POST 0x80  /* POST codes: swallowed */
+#define PORT_DELAY 0xed /* the I/O delay port: swallowed */
 #define PCI_CONFIG_ADDR 0xCF8 /* dword register */
 #define PCI_CONFIG_DATA 0xCFC /* 0xCFC..0xCFF */
 

@@ -34,6 +34,16 @@ static int fail(char **err, int r, const char *what, const char *detail)
 	return r;
 }
 
+static int add_device(struct vm *vm, const char *name, const char *type, void *dev, size_t index,
+	void (*status)(struct vm *, const struct vm_device *, struct json_object *),
+	void (*free_fn)(void *))
+{
+	struct vm_device d = { .type = type, .dev = dev, .index = index, .irq = -1,
+		.status = status, .free = free_fn };
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	return vm_device_add(vm, &d);
+}
+
 static int add_disks(struct vm *vm, char **err)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -58,6 +68,12 @@ static int add_disks(struct vm *vm, char **err)
 		int r = virtio_blk_new(vm->pci, &c, -1, &vm->blk[i]);
 		if (r < 0)
 			return fail(err, r, dc->path, NULL);
+		r = add_device(vm, name, "virtio-blk", vm->blk[i], i, vm_device_status_blk,
+			(void (*)(void *))virtio_blk_free);
+		if (r < 0) {
+			virtio_blk_free(vm->blk[i]);
+			return fail(err, r, name, "too many devices");
+		}
 	}
 	return 0;
 }
@@ -143,6 +159,12 @@ static int add_nets(struct vm *vm, char **err)
 		int r = virtio_net_new(vm->pci, &c, -1, &vm->nets[i]);
 		if (r < 0)
 			return fail(err, r, name, NULL);
+		r = add_device(vm, name, "virtio-net", vm->nets[i], i, vm_device_status_net,
+			(void (*)(void *))virtio_net_free);
+		if (r < 0) {
+			virtio_net_free(vm->nets[i]);
+			return fail(err, r, name, "too many devices");
+		}
 	}
 	return 0;
 }
@@ -183,6 +205,11 @@ static int add_others(struct vm *vm, char **err)
 		};
 		if ((r = virtio_console_new(vm->pci, &c, -1, &vm->vcon)) < 0)
 			return fail(err, r, "virtio-console", NULL);
+		if ((r = add_device(vm, "virtio-console", "virtio-console", vm->vcon, 0,
+			     vm_device_status_console, (void (*)(void *))virtio_console_free)) < 0) {
+			virtio_console_free(vm->vcon);
+			return fail(err, r, "virtio-console", "too many devices");
+		}
 	}
 	if (vm->cfg->balloon) {
 		struct virtio_balloon_conf c = {
@@ -195,6 +222,11 @@ static int add_others(struct vm *vm, char **err)
 		};
 		if ((r = virtio_balloon_new(vm->pci, &c, -1, &vm->balloon)) < 0)
 			return fail(err, r, "virtio-balloon", NULL);
+		if ((r = add_device(vm, "virtio-balloon", "virtio-balloon", vm->balloon, 0,
+			     vm_device_status_balloon, (void (*)(void *))virtio_balloon_free)) < 0) {
+			virtio_balloon_free(vm->balloon);
+			return fail(err, r, "virtio-balloon", "too many devices");
+		}
 	}
 	return 0;
 }
@@ -212,6 +244,14 @@ int devices_create(struct vm *vm, char **err)
 	int r = pci_host_new(&hc, &vm->pci);
 	if (r < 0)
 		return fail(err, r, "PCI host bridge", NULL);
+	/* First in the list, so freed after every PCI function. */
+	r = add_device(vm, "pci-host", "pci-host-bridge", vm->pci, 0, NULL,
+		(void (*)(void *))pci_host_free);
+	if (r < 0) {
+		pci_host_free(vm->pci);
+		vm->pci = NULL;
+		return fail(err, r, "PCI host bridge", "too many devices");
+	}
 	if ((r = add_disks(vm, err)) < 0 || (r = add_nets(vm, err)) < 0 || (r = add_others(vm, err)) < 0)
 		return r;
 	if (vm->cfg->rng) {
@@ -224,6 +264,12 @@ int devices_create(struct vm *vm, char **err)
 		r = virtio_rng_new(vm->pci, &c, -1, &vm->rng);
 		if (r < 0)
 			return fail(err, r, "virtio-rng", NULL);
+		r = add_device(vm, "virtio-rng", "virtio-rng", vm->rng, 0, vm_device_status_rng,
+			(void (*)(void *))virtio_rng_free);
+		if (r < 0) {
+			virtio_rng_free(vm->rng);
+			return fail(err, r, "virtio-rng", "too many devices");
+		}
 	}
 	size_t n = pci_host_mptable_irqs(vm->pci, NULL, 0);
 	if (n) {
@@ -242,24 +288,18 @@ void devices_dsdt_hook(void *opaque, struct aml *a)
 		pci_host_write_aml(vm->pci, a);
 }
 
+/* Every device of the list goes (legacy ones too); the typed shortcuts with them. */
 void devices_destroy(struct vm *vm)
 {
-	for (size_t i = 0; i < VM_MAX_DISKS; i++) {
-		virtio_blk_free(vm->blk[i]);
-		vm->blk[i] = NULL;
-	}
-	virtio_rng_free(vm->rng);
+	vm_devices_free(vm);
+	memset(vm->blk, 0, sizeof(vm->blk));
+	memset(vm->nets, 0, sizeof(vm->nets));
 	vm->rng = NULL;
-	for (size_t i = 0; i < VM_MAX_NETS; i++) {
-		virtio_net_free(vm->nets[i]);
-		vm->nets[i] = NULL;
-	}
-	virtio_console_free(vm->vcon);
 	vm->vcon = NULL;
-	virtio_balloon_free(vm->balloon);
 	vm->balloon = NULL;
-	pci_host_free(vm->pci);
 	vm->pci = NULL;
+	vm->serial = NULL;
+	vm->kbd = NULL;
 	free(vm->pci_irqs);
 	vm->pci_irqs = NULL;
 	vm->npci_irqs = 0;

@@ -16,8 +16,6 @@
 #include "serial.h"
 #include "vm.h"
 
-#define IRQ_SERIAL0 4
-
 static void serial_irq(void *opaque, int level)
 {
 	struct vm *vm = opaque;
@@ -85,13 +83,47 @@ static void ignore_io(void *opaque, uint64_t offset, uint8_t *data, unsigned siz
 		memset(data, 0xff, size);
 }
 
+static int add_legacy(struct vm *vm, const char *name, const char *type, void *dev,
+	const char *address, int irq, void (*free_fn)(void *))
+{
+	struct vm_device d = { .type = type, .dev = dev, .irq = irq,
+		.status = vm_device_status_legacy, .free = free_fn };
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.address, sizeof(d.address), "%s", address);
+	return vm_device_add(vm, &d);
+}
+
 static int register_devices(struct vm *vm)
 {
+	char addr[32];
 	int r = 0;
 	vm->serial = serial_new(&serial_ops, vm);
-	vm->kbd = i8042_new(&kbd_ops, vm);
-	if (!vm->serial || !vm->kbd)
+	if (!vm->serial)
 		return -ENOMEM;
+	snprintf(addr, sizeof(addr), "io:%#x", PORT_SERIAL0);
+	if ((r = add_legacy(vm, "serial0", "uart-16550a", vm->serial, addr, IRQ_SERIAL0,
+		     (void (*)(void *))serial_free)) < 0) {
+		serial_free(vm->serial);
+		vm->serial = NULL;
+		return r;
+	}
+	vm->kbd = i8042_new(&kbd_ops, vm);
+	if (!vm->kbd)
+		return -ENOMEM;
+	snprintf(addr, sizeof(addr), "io:%#x,%#x", PORT_I8042_DATA, PORT_I8042_CMD);
+	if ((r = add_legacy(vm, "i8042", "i8042", vm->kbd, addr, IRQ_I8042_KBD,
+		     (void (*)(void *))i8042_free)) < 0) {
+		i8042_free(vm->kbd);
+		vm->kbd = NULL;
+		return r;
+	}
+	snprintf(addr, sizeof(addr), "io:%#x", PORT_PVPANIC);
+	r = add_legacy(vm, "pvpanic", "pvpanic", &vm->pvpanic, addr, -1, NULL);
+	snprintf(addr, sizeof(addr), "io:%#x", PORT_SLEEP_CTL);
+	if (!r && vm->cfg->acpi)
+		r = add_legacy(vm, "acpi-sleep", "acpi-hw-reduced", NULL, addr, -1, NULL);
+	if (r < 0)
+		return r;
 	vm->pvpanic.event = pvpanic_event;
 	vm->pvpanic.opaque = vm;
 	if (!r)
@@ -106,9 +138,9 @@ static int register_devices(struct vm *vm)
 		r = bus_register(&vm->pio, PORT_SLEEP_CTL, 2, sleep_io, vm, "acpi-sleep");
 	/* The port-0x80 POST code and 0xed delay port: swallowed quietly. */
 	if (!r)
-		r = bus_register(&vm->pio, 0x80, 1, ignore_io, NULL, "post");
+		r = bus_register(&vm->pio, PORT_POST, 1, ignore_io, NULL, "post");
 	if (!r)
-		r = bus_register(&vm->pio, 0xed, 1, ignore_io, NULL, "delay");
+		r = bus_register(&vm->pio, PORT_DELAY, 1, ignore_io, NULL, "delay");
 	return r;
 }
 
@@ -192,8 +224,4 @@ void machine_destroy(struct vm *vm)
 	guest_mem_free(&vm->mem);
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
-	serial_free(vm->serial);
-	vm->serial = NULL;
-	i8042_free(vm->kbd);
-	vm->kbd = NULL;
 }

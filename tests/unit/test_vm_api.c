@@ -74,6 +74,10 @@ static int setup(void **state)
 	struct virtio_balloon_conf bc = { .run = VIRTIO_RUN_INLINE, .mem = &f->d.mem,
 					  .discard = discard };
 	assert_int_equal(virtio_balloon_new(f->d.host, &bc, -1, &vm->balloon), 0);
+	/* Registered as devices.c does; the fixture frees it itself (free NULL). */
+	struct vm_device dev = { .name = "virtio-balloon", .type = "virtio-balloon",
+				 .dev = vm->balloon, .irq = -1, .status = vm_device_status_balloon };
+	assert_int_equal(vm_device_add(vm, &dev), 0);
 	char *err = NULL;
 	if (api_new(vm->loop, f->path, &vm->api, &err) < 0)
 		fail_msg("api_new: %s", err);
