@@ -65,6 +65,7 @@ struct vm_env {
 	const char *proc_root;    /* NULL: /proc */
 	const char *cache_dir;    /* direct boot's decompressed kernels; NULL: none (a memfd) */
 	const struct nv_log *log; /* NULL: stderr */
+	bool start_paused;        /* the vCPUs wait for `resume` before their first instruction */
 };
 
 /*
@@ -161,6 +162,16 @@ int vm_run(struct vm *vm);
 void vm_free(struct vm *vm); /* NULL ok */
 /* Why it stopped; *signal the signal number for STOP_SIGNAL (0: the console escape). */
 enum vm_stop_reason vm_stopped_by(const struct vm *vm, int *signal, const char **detail);
+/* "poweroff", "reset", "crashed", "destroyed", "signal", "error" ("none"). */
+const char *vm_stop_reason_name(enum vm_stop_reason r);
+/*
+ * An event for the control socket's subscribers (I/O thread only):
+ * {"event": event, "reason": reason, "detail": detail, "resets": N}.
+ * Events: running (booted, resumed, reset), paused (start, api), shutdown
+ * (the power button was pressed), reset (the guest reset; the machine is
+ * rebuilt), crashed (panic), stopped (with the stop reason's name).
+ */
+void vm_publish(struct vm *vm, const char *event, const char *reason, const char *detail);
 /* Logs to the VM's sink. */
 void vm_log(const struct vm *vm, enum nv_level level, const char *fmt, ...) NV_PRINTF(3, 4);
 /* Asks the VM to stop (first reason wins); callable from any thread. */

@@ -7,12 +7,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "nested.h"
@@ -95,9 +97,54 @@ static int exit_status(const struct vm *vm)
 	return VMM_EXIT_ERROR;
 }
 
-/* The process around one VM. */
-static int run_vm(const struct vm_config *cfg)
+/* What a supervisor needs to know about how `vmm run` ended (--exit-file). */
+struct run_end {
+	int status;
+	const char *reason; /* vm_stop_reason_name(), "bad-input" or "vmm-error" */
+	char detail[256];
+	int signal;
+};
+
+/*
+ * {"exit_status": N, "reason": ..., "detail": ..., "signal": N, "pid": N},
+ * replaced atomically, so a supervisor that outlives or restarts after its
+ * vmm finds why it ended (a vmm killed by SIGKILL writes nothing).
+ */
+static void write_exit_file(const char *path, const struct run_end *e)
 {
+	struct json_object *o = json_object_new_object();
+	const char *txt;
+	size_t len = 0;
+	json_object_object_add(o, "exit_status", json_object_new_int(e->status));
+	json_object_object_add(o, "reason", json_object_new_string(e->reason));
+	json_object_object_add(o, "detail", json_object_new_string(e->detail));
+	json_object_object_add(o, "signal", json_object_new_int(e->signal));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&len);
+	if (!txt || write_atomic(path, txt, len, NULL) < 0)
+		nv_warn("--exit-file %s: cannot write it", path);
+	json_object_put(o);
+}
+
+/* stderr, remembering the first error for the exit file. */
+struct first_error {
+	char msg[256];
+};
+
+static void log_write(void *opaque, enum nv_level level, const char *msg)
+{
+	struct first_error *f = opaque;
+	if (level == NV_LOG_ERR && !f->msg[0])
+		snprintf(f->msg, sizeof(f->msg), "%s", msg);
+	nv_log_stderr()->write(NULL, level, msg);
+}
+
+/* The process around one VM. */
+static int run_vm(const struct vm_config *cfg, bool paused, struct run_end *end)
+{
+	struct first_error first = { "" };
+	const struct nv_log log = { log_write, &first };
 	struct nested_probe_opts o;
 	struct vm_env e = { 0 };
 	struct vm *vm = NULL;
@@ -110,7 +157,8 @@ static int run_vm(const struct vm_config *cfg)
 	e.sysfs_root = o.sysfs_root;
 	e.proc_root = o.proc_root;
 	e.cache_dir = cli_cache_dir(cache, sizeof(cache) - 16) == 0 ? cache : NULL;
-	e.log = nv_log_stderr();
+	e.log = &log;
+	e.start_paused = paused;
 
 	vcpu_signals_init();
 	small_thread_stacks();
@@ -123,10 +171,16 @@ static int run_vm(const struct vm_config *cfg)
 	r = vm_create(cfg, &e, &vm);
 	if (r < 0) {
 		status = r == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_ERROR;
+		end->reason = r == -EINVAL ? "bad-input" : "vmm-error";
+		snprintf(end->detail, sizeof(end->detail), "%s", first.msg[0] ? first.msg : strerror(-r));
 	} else {
 		r = vm_run(vm);
 		status = r < 0 ? VMM_EXIT_ERROR : exit_status(vm);
+		const char *d = "";
+		end->reason = vm_stop_reason_name(vm_stopped_by(vm, &end->signal, &d));
+		snprintf(end->detail, sizeof(end->detail), "%s", r < 0 && first.msg[0] ? first.msg : d);
 	}
+	end->status = status;
 	vm_free(vm);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;
@@ -159,6 +213,9 @@ static const char run_usage[] =
 	"      --no-acpi            no ACPI tables (MP table only; the guest cannot power off)\n"
 	"      --no-direct-boot     run the bzImage's own decompressor (keeps KASLR) instead of\n"
 	"                           entering the cached, decompressed vmlinux\n"
+	"      --paused             start with the vCPUs stopped until `resume` (control socket)\n"
+	"      --config-fd N        read the VM definition (TOML) from file descriptor N\n"
+	"      --exit-file PATH     at exit, write how the VM ended there (JSON, for supervisors)\n"
 	"  -v, --verbose            more messages\n"
 	"  -q, --quiet              only errors\n"
 	"  -h, --help               this text\n"
@@ -178,6 +235,9 @@ enum {
 	OPT_RNG,
 	OPT_BALLOON,
 	OPT_VIRTIO_CONSOLE,
+	OPT_PAUSED,
+	OPT_EXIT_FILE,
+	OPT_CONFIG_FD,
 };
 
 static int set_str(char **dst, const char *v)
@@ -332,6 +392,9 @@ static const struct option run_opts[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE },
+	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
+	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -343,13 +406,53 @@ struct flag {
 	const char *arg;
 };
 
+/* --config-fd N: the whole TOML definition read from descriptor N (a supervisor's pipe or memfd). */
+static void load_config_fd(struct vm_config *cfg, const char *arg, struct diag *d)
+{
+	char *end, name[48], *buf = NULL;
+	size_t len = 0, cap = 0;
+	long fd = strtol(arg, &end, 10);
+	if (!*arg || *end || fd < 0 || fd > INT_MAX) {
+		diag_add(d, NULL, 0, 0, "--config-fd: '%s' is not a file descriptor", arg);
+		return;
+	}
+	snprintf(name, sizeof(name), "config-fd %ld", fd);
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *n = cap > (4u << 20) ? NULL : realloc(buf, cap);
+			if (!n) {
+				diag_add(d, name, 0, 0, "the definition is larger than 4 MiB");
+				goto out;
+			}
+			buf = n;
+		}
+		ssize_t r = read((int)fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			diag_add(d, name, 0, 0, "cannot read it: %s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close((int)fd);
+	vm_config_load_buffer(cfg, name, buf, len, d);
+out:
+	free(buf);
+}
+
 int vmm_run_main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct diag d;
 	struct flag *flags = calloc((size_t)argc + 1, sizeof(*flags));
 	size_t nflags = 0;
-	const char *config = NULL;
+	const char *config = NULL, *exit_file = NULL, *config_fd = NULL;
+	struct run_end end = { VMM_EXIT_USAGE, "bad-input", "", 0 };
+	bool paused = false, helped = false;
 	int verbose = 0, status = VMM_EXIT_USAGE, opt;
 	vm_config_init(&cfg);
 	diag_init(&d);
@@ -362,6 +465,15 @@ int vmm_run_main(int argc, char **argv)
 		case 'c':
 			config = optarg;
 			break;
+		case OPT_PAUSED:
+			paused = true;
+			break;
+		case OPT_EXIT_FILE:
+			exit_file = optarg;
+			break;
+		case OPT_CONFIG_FD:
+			config_fd = optarg;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -371,6 +483,7 @@ int vmm_run_main(int argc, char **argv)
 		case 'h':
 			fputs(run_usage, stdout);
 			status = 0;
+			helped = true;
 			goto out;
 		case ':':
 			diag_add(&d, NULL, 0, 0, "%s needs a value", argv[optind - 1]);
@@ -390,11 +503,14 @@ int vmm_run_main(int argc, char **argv)
 	if (d.n)
 		goto fail;
 	nv_set_verbose(verbose);
-	if (config && vm_config_load_file(&cfg, config, &d) < 0) {
-		if (!d.n)
-			diag_add(&d, config, 0, 0, "cannot read the file");
+	if (config && config_fd)
+		diag_add(&d, NULL, 0, 0, "--config and --config-fd exclude each other");
+	else if (config && vm_config_load_file(&cfg, config, &d) < 0 && !d.n)
+		diag_add(&d, config, 0, 0, "cannot read the file");
+	else if (config_fd)
+		load_config_fd(&cfg, config_fd, &d);
+	if (d.n)
 		goto fail;
-	}
 	for (size_t i = 0; i < nflags; i++)
 		apply_flag(&cfg, flags[i].opt, flags[i].arg, &d);
 	if (!d.n)
@@ -403,12 +519,17 @@ int vmm_run_main(int argc, char **argv)
 		cli_check_nested_rules(&cfg, &d);
 	if (d.n)
 		goto fail;
-	status = run_vm(&cfg);
+	status = run_vm(&cfg, paused, &end);
 	goto out;
 fail:
 	diag_print(&d, stderr);
 	status = VMM_EXIT_USAGE;
+	snprintf(end.detail, sizeof(end.detail), "%s", d.n ? d.msgs[0] : "");
 out:
+	if (exit_file && !helped) {
+		end.status = status;
+		write_exit_file(exit_file, &end);
+	}
 	free(flags);
 	diag_free(&d);
 	vm_config_free(&cfg);

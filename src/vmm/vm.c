@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "api.h"
 #include "console.h"
 #include "cpuid.h"
@@ -132,13 +134,48 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	vm_request_stop(vm, STOP_SIGNAL, d);
 }
 
-static int start_machine(struct vm *vm, char **err)
+const char *vm_stop_reason_name(enum vm_stop_reason r)
+{
+	switch (r) {
+	case STOP_NONE:
+		return "none";
+	case STOP_POWEROFF:
+		return "poweroff";
+	case STOP_RESET:
+		return "reset";
+	case STOP_PANIC:
+		return "crashed";
+	case STOP_DESTROY:
+		return "destroyed";
+	case STOP_SIGNAL:
+		return "signal";
+	case STOP_ERROR:
+		break;
+	}
+	return "error";
+}
+
+void vm_publish(struct vm *vm, const char *event, const char *reason, const char *detail)
+{
+	struct json_object *d;
+	if (!vm->api)
+		return;
+	d = json_object_new_object();
+	if (reason)
+		json_object_object_add(d, "reason", json_object_new_string(reason));
+	if (detail && *detail)
+		json_object_object_add(d, "detail", json_object_new_string(detail));
+	json_object_object_add(d, "resets", json_object_new_int((int)vm->resets));
+	api_publish(vm->api, event, d);
+}
+
+static int start_machine(struct vm *vm, bool paused, char **err)
 {
 	int r = machine_build(vm, err);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&vm->lock);
-	vm->state = VM_RUNNING;
+	vm->state = paused ? VM_PAUSED : VM_RUNNING;
 	vm->stop_reason = STOP_NONE;
 	vm->stop_detail[0] = 0;
 	pthread_mutex_unlock(&vm->lock);
@@ -359,10 +396,14 @@ int vm_run(struct vm *vm)
 {
 	char *err = NULL;
 	uint64_t t0 = now_ns();
-	int r = start_machine(vm, &err);
+	int r = start_machine(vm, vm->env.start_paused, &err);
 
 	if (r < 0)
 		goto fail;
+	if (vm->env.start_paused)
+		vm_publish(vm, "paused", "start", NULL);
+	else
+		vm_publish(vm, "running", "booted", NULL);
 	vm->started_ns = now_ns();
 	vm_log(vm, NV_LOG_DEBUG, "machine built and vCPUs started in %llu ms",
 		(unsigned long long)((vm->started_ns - t0) / 1000000));
@@ -374,13 +415,19 @@ int vm_run(struct vm *vm)
 		if (why == STOP_NONE)
 			continue;
 		stop_machine(vm);
-		if (why != STOP_RESET || vm->cfg->on_reboot != ON_REBOOT_RESTART)
+		if (why != STOP_RESET || vm->cfg->on_reboot != ON_REBOOT_RESTART) {
+			if (why == STOP_PANIC)
+				vm_publish(vm, "crashed", "panic", vm->stop_detail);
+			vm_publish(vm, "stopped", vm_stop_reason_name(why), vm->stop_detail);
 			return 0;
+		}
 		vm->resets++;
 		vm_log(vm, NV_LOG_INFO, "guest reset (%s): restarting", vm->stop_detail);
-		r = start_machine(vm, &err);
+		vm_publish(vm, "reset", "guest", vm->stop_detail);
+		r = start_machine(vm, false, &err);
 		if (r < 0)
 			goto fail;
+		vm_publish(vm, "running", "reset", NULL);
 	}
 fail:
 	vm_log(vm, NV_LOG_ERR, "%s", err ? err : strerror(-r));
@@ -390,6 +437,7 @@ fail:
 	vm->stop_reason = STOP_ERROR;
 	snprintf(vm->stop_detail, sizeof(vm->stop_detail), "the machine could not be built");
 	pthread_mutex_unlock(&vm->lock);
+	vm_publish(vm, "stopped", "error", vm->stop_detail);
 	return r;
 }
 

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "console.h"
 #include "virtio_balloon.h"
 #include "vm.h"
 
@@ -49,6 +51,13 @@ static int cmd_status(void *opaque, struct json_object *args, struct json_object
 	json_object_object_add(o, "uptime_ms",
 		json_object_new_int64((int64_t)((now_ns() - vm->started_ns) / 1000000)));
 	json_object_object_add(o, "kernel", json_object_new_string(cfg->kernel));
+	struct json_object *con = json_object_new_object();
+	json_object_object_add(con, "mode", json_object_new_string(console_mode_name(cfg->console)));
+	if (console_pty_path(vm->console))
+		json_object_object_add(con, "pty", json_object_new_string(console_pty_path(vm->console)));
+	if (cfg->console == CONSOLE_FILE && cfg->console_path)
+		json_object_object_add(con, "path", json_object_new_string(cfg->console_path));
+	json_object_object_add(o, "console", con);
 	json_object_object_add(o, "devices", vm_devices_status(vm));
 	*reply = o;
 	return 0;
@@ -56,7 +65,13 @@ static int cmd_status(void *opaque, struct json_object *args, struct json_object
 
 static int cmd_pause(void *opaque, struct json_object *args, struct json_object **reply, char **err)
 {
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	bool was = vm->state == VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
 	int r = vm_pause(opaque);
+	if (r == 0 && !was)
+		vm_publish(vm, "paused", "api", NULL);
 	if (r < 0 && asprintf(err, "cannot pause: %s", r == -ETIMEDOUT ? "vCPUs did not stop in time"
 									 : "the VM is shutting down") < 0)
 		*err = NULL;
@@ -65,7 +80,13 @@ static int cmd_pause(void *opaque, struct json_object *args, struct json_object 
 
 static int cmd_resume(void *opaque, struct json_object *args, struct json_object **reply, char **err)
 {
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	bool was = vm->state == VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
 	int r = vm_resume(opaque);
+	if (r == 0 && was)
+		vm_publish(vm, "running", "resumed", NULL);
 	if (r < 0 && asprintf(err, "cannot resume: the VM is shutting down") < 0)
 		*err = NULL;
 	return r;
@@ -156,6 +177,59 @@ static int cmd_balloon_stats(void *opaque, struct json_object *args, struct json
 	return 0;
 }
 
+/* The process's resident memory in bytes, from /proc/self/statm; 0 when unknown. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	if (clock_gettime(c, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* stats: CPU time per vCPU and of the process, memory, and every device's counters. */
+static int cmd_stats(void *opaque, struct json_object *args, struct json_object **reply, char **err)
+{
+	struct vm *vm = opaque;
+	struct json_object *o = json_object_new_object(), *vcpus = json_object_new_array();
+	uint64_t sum = 0;
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++) {
+		struct json_object *v = json_object_new_object();
+		clockid_t c;
+		uint64_t ns = 0;
+		if (vm->vcpus[i].started && pthread_getcpuclockid(vm->vcpus[i].thread, &c) == 0)
+			ns = clock_ns(c);
+		sum += ns;
+		json_object_object_add(v, "id", json_object_new_int((int)i));
+		add_u64(v, "cpu_time_ns", ns);
+		json_object_array_add(vcpus, v);
+	}
+	json_object_object_add(o, "vcpus", vcpus);
+	add_u64(o, "vcpu_time_ns", sum);
+	add_u64(o, "cpu_time_ns", clock_ns(CLOCK_PROCESS_CPUTIME_ID));
+	struct json_object *m = json_object_new_object();
+	add_u64(m, "guest_bytes", vm->cfg->memory);
+	add_u64(m, "rss_bytes", rss_bytes());
+	if (vm->balloon)
+		add_u64(m, "balloon_bytes", (uint64_t)virtio_balloon_actual(vm->balloon) * 4096);
+	json_object_object_add(o, "memory", m);
+	add_u64(o, "uptime_ms", (now_ns() - vm->started_ns) / 1000000);
+	json_object_object_add(o, "devices", vm_devices_status(vm));
+	*reply = o;
+	return 0;
+}
+
 static int cmd_destroy(void *opaque, struct json_object *args, struct json_object **reply, char **err)
 {
 	vm_request_stop(opaque, STOP_DESTROY, "control socket request");
@@ -173,6 +247,8 @@ int vm_api_register(struct vm *vm)
 		r = api_register(vm->api, "resume", cmd_resume, vm);
 	if (!r)
 		r = api_register(vm->api, "destroy", cmd_destroy, vm);
+	if (!r)
+		r = api_register(vm->api, "stats", cmd_stats, vm);
 	if (!r)
 		r = api_register(vm->api, "balloon", cmd_balloon, vm);
 	if (!r)

@@ -74,6 +74,34 @@ expect "no /dev/kvm" 2 "no-kvm: no such device.*KVM is not available" \
     -- run --kernel "$work/bzImage" --initrd "$work/initrd" --api-socket "$work/api.sock"
 [ -e "$work/api.sock" ] && bad "no /dev/kvm: control socket left behind" || ok "no /dev/kvm: nothing left behind"
 
+# What supervisors use: the definition on a descriptor, and how the run ended in a file.
+printf 'cpus = 2\nmemory = "1G"\n[boot]\nkernel = "bzImage"\nkernal = 1\n' >"$work/fd.toml"
+out=$(cd "$work" && VMM_KVM_DEVICE=$work/no-kvm "$vmm" run --config-fd 5 --exit-file "$work/exit.json" \
+    5<"$work/fd.toml" 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "config-fd 5:5:1: boot.kernal: unknown key" <<<"$out"; then
+    ok "--config-fd: the definition read from the descriptor, errors at line:column"
+else
+    bad "--config-fd: exit $rc: $out"
+fi
+if python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["exit_status"] == 2 and e["reason"] == "bad-input", e
+assert "boot.kernal: unknown key" in e["detail"] and e["pid"] > 0, e
+' "$work/exit.json"; then ok "--exit-file: bad input recorded"; else bad "--exit-file: $(cat "$work/exit.json")"; fi
+printf '[boot]\nkernel = "%s"\n' "$work/bzImage" >"$work/ok.toml"
+rm -f "$work/exit.json"
+out=$(cd "$work" && VMM_KVM_DEVICE=$work/no-kvm "$vmm" run --paused --config-fd 5 \
+    --exit-file "$work/exit.json" 5<"$work/ok.toml" 2>&1); rc=$?
+if [ $rc -eq 2 ] && python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["exit_status"] == 2 and e["reason"] == "bad-input" and "no-kvm" in e["detail"], e
+' "$work/exit.json"; then ok "--exit-file: no /dev/kvm recorded with its message"; else
+    bad "--exit-file (no kvm): exit $rc: $out; $(cat "$work/exit.json" 2>&1)"; fi
+expect "--config with --config-fd" 2 "exclude each other" -- run --config ok.toml --config-fd 0
+expect "--config-fd junk" 2 "--config-fd: 'x' is not a file descriptor" -- run --config-fd x
+
 # A kvm_pvm host (software KVM, faked sysfs): nested = "on" is refused with the
 # reason before KVM is opened; otherwise a warning that stock kernels stop there.
 mkdir -p "$work/pvm-sys/module/kvm" "$work/pvm-sys/module/kvm_pvm"
