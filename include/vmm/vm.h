@@ -133,6 +133,10 @@ struct vm {
 	struct console *console;
 	struct api *api;
 	int sigfd;
+	int shutdown_fd;              /* timerfd: the hard stop after a shutdown request */
+	uint64_t shutdown_timeout_ms;
+	bool force_restart;           /* the next reset rebuilds the machine whatever on_reboot says */
+	bool restart_on_poweroff;     /* the next power-off rebuilds it (a graceful reboot) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -162,6 +166,20 @@ int vm_run(struct vm *vm);
 void vm_free(struct vm *vm); /* NULL ok */
 /* Why it stopped; *signal the signal number for STOP_SIGNAL (0: the console escape). */
 enum vm_stop_reason vm_stopped_by(const struct vm *vm, int *signal, const char **detail);
+/*
+ * The ACPI power button (via the Generic Event Device): what a shutdown
+ * request looks like to the guest. -ENOTSUP without ACPI, -ESHUTDOWN while
+ * the machine is down. Any thread.
+ */
+int vm_power_button(struct vm *vm);
+/*
+ * A shutdown request (I/O thread): the power button; with timeout_ms, a
+ * hard stop (STOP_DESTROY) if the guest has not powered off by then; with
+ * restart, its power-off rebuilds the machine instead (a graceful reboot).
+ */
+int vm_shutdown(struct vm *vm, uint64_t timeout_ms, bool restart);
+/* A hard reset that rebuilds the machine whatever on_reboot says. Any thread. */
+void vm_reboot(struct vm *vm);
 /* "poweroff", "reset", "crashed", "destroyed", "signal", "error" ("none"). */
 const char *vm_stop_reason_name(enum vm_stop_reason r);
 /*

@@ -19,6 +19,13 @@ struct acpi_config {
 	uint16_t pvpanic_port;     /* 0: none; else a QEMU0001 device with this 1-byte I/O port in the DSDT */
 	uint16_t serial_port;      /* 0: none; else a PNP0501 UART (8 ports) at this base ... */
 	uint8_t serial_irq;        /* ... on this ISA IRQ (edge, active high) */
+	/*
+	 * 0: none; else an ACPI power button (PNP0C0C) signalled through a
+	 * Generic Event Device (ACPI0013) on this GSI (edge, active high): a
+	 * pulse on it makes the GED's _EVT notify the button (0x80), and the
+	 * guest's power-key handling shuts it down.
+	 */
+	uint8_t power_button_gsi;
 	/* Optional: writes more devices inside Scope(\_SB) of the DSDT (the PCI host bridge). */
 	void (*sb_hook)(void *opaque, struct aml *a);
 	void *sb_opaque;
@@ -27,6 +34,7 @@ struct acpi_config {
 	uint32_t lapic_addr;       /* 0xFEE00000 */
 };
 
+#define ACPI_POWER_BUTTON_NOTIFY 0x80 /* "the button was pressed" (ACPI 6.4, 4.8.2.2.1.1) */
 #define ACPI_MAX_CPUS 255          /* xAPIC ids 0..254 in Processor Local APIC entries */
 #define ACPI_SLP_TYP_S5 5          /* the value in _S5_ and what the guest writes to SLP_TYP */
 /* What a HW-reduced guest writes to SLEEP_CONTROL_REG to enter S5: SLP_TYP << 2 | SLP_EN. */

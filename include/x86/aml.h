@@ -56,6 +56,8 @@ int aml_eisaid_value(const char *id, uint32_t *out);
 
 /* Name(name, <next object written>) */
 void aml_name(struct aml *a, const char *name);
+/* Notify(object, value) */
+void aml_notify(struct aml *a, const char *object, uint64_t value);
 /* Return(<next object written>) */
 void aml_return(struct aml *a);
 

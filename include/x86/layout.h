@@ -31,6 +31,7 @@
  *   0x0080, 0x00ed  POST codes, I/O delay (swallowed)
  *   0x0600, 0x0601  ACPI sleep control / status (hardware-reduced)
  *   0x0cf8, 0x0cfc  PCI configuration mechanism #1
+ *   GSI 5           the power button, through the ACPI Generic Event Device
  *   GSI 16..23      PCI INTx (level, active low)
  *   GSI 24..        MSI routes (one per MSI-X vector)
  */
@@ -88,6 +89,7 @@
 #define IRQ_I8042_AUX 12
 #define IRQ_SERIAL0 4
 #define IRQ_PIT_GSI 2 /* ISA IRQ 0 is wired to I/O APIC pin 2 (the MADT override) */
+#define IRQ_POWER_BUTTON 5 /* the ACPI Generic Event Device's interrupt (edge, active high) */
 #define PCI_GSI_BASE 16 /* PCI INTx: PCI_GSI_BASE .. PCI_GSI_BASE + PCI_GSI_COUNT - 1 */
 #define PCI_GSI_COUNT 8
 #define IRQ_FIRST_MSI_GSI 24 /* after the I/O APIC's 24 pins */

@@ -265,6 +265,7 @@ int boot_image_load(struct boot_image *img, struct guest_mem *m, const struct bo
 			.pvpanic_port = fw->pvpanic ? PORT_PVPANIC : 0,
 			.serial_port = PORT_SERIAL0,
 			.serial_irq = IRQ_SERIAL0,
+			.power_button_gsi = IRQ_POWER_BUTTON,
 			.sb_hook = fw->dsdt_sb_hook,
 			.sb_opaque = fw->hook_opaque,
 			.ioapic_addr = IOAPIC_ADDR,

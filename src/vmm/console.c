@@ -9,30 +9,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "console.h"
+#include "console_internal.h"
 #include "evloop.h"
 #include "util.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
 
-struct console {
-	struct evloop *loop;
-	enum console_mode mode;
-	int in_fd, out_fd;
-	bool own_in, own_out;
-	bool tty_raw;
-	struct termios saved;
-	bool escape_armed; /* Ctrl-A seen */
-	bool in_watched;
-	bool out_nonblock; /* drop output instead of blocking (pty nobody reads) */
-	console_sink sink;
-	console_quit quit;
-	void *opaque;
-	uint8_t pending[256];
-	size_t pending_len, pending_off;
-	pthread_mutex_t out_lock;
-	char pty_path[64];
-};
 
 static void on_input(void *opaque, int fd, uint32_t events);
 
@@ -47,8 +29,7 @@ static void watch_input(struct console *c, bool on)
 	c->in_watched = on;
 }
 
-/* Feeds pending input to the sink; returns false if the sink is full. */
-static bool flush_pending(struct console *c)
+bool console_flush_pending(struct console *c)
 {
 	while (c->pending_off < c->pending_len) {
 		size_t n = c->sink ? c->sink(c->opaque, c->pending + c->pending_off,
@@ -92,20 +73,27 @@ static void on_input(void *opaque, int fd, uint32_t events)
 		if (c->pending_len < sizeof(c->pending))
 			c->pending[c->pending_len++] = ch;
 	}
-	if (!flush_pending(c))
-		watch_input(c, false);
+	if (!console_flush_pending(c))
+		console_inputs_watch(c, false);
+}
+
+void console_inputs_watch(struct console *c, bool on)
+{
+	c->inputs_paused = !on;
+	watch_input(c, on);
+	console_att_watch_input(c, on);
 }
 
 static void resume_cb(void *opaque)
 {
 	struct console *c = opaque;
-	if (flush_pending(c))
-		watch_input(c, true);
+	if (console_flush_pending(c))
+		console_inputs_watch(c, true);
 }
 
 void console_rx_resume(struct console *c)
 {
-	if (c && c->in_fd >= 0)
+	if (c)
 		evloop_call(c->loop, resume_cb, c);
 }
 
@@ -206,10 +194,13 @@ void console_set_sink(struct console *c, console_sink sink, console_quit quit, v
 
 void console_write(struct console *c, const uint8_t *buf, size_t len)
 {
-	if (!c || c->out_fd < 0)
+	if (!c)
 		return;
 	pthread_mutex_lock(&c->out_lock);
-	if (c->out_nonblock) {
+	console_att_output(c, buf, len);
+	if (c->out_fd < 0) {
+		/* no primary console: the ring and the attachments have it */
+	} else if (c->out_nonblock) {
 		if (write(c->out_fd, buf, len) < 0) {
 			/* Nobody reads the pty: the output is dropped rather than stall the guest. */
 		}
@@ -232,6 +223,7 @@ void console_close(struct console *c)
 	if (!c)
 		return;
 	watch_input(c, false);
+	console_att_close_all(c);
 	console_restore_tty(c);
 	if (c->own_in)
 		close(c->in_fd);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +168,75 @@ void vm_publish(struct vm *vm, const char *event, const char *reason, const char
 		json_object_object_add(d, "detail", json_object_new_string(detail));
 	json_object_object_add(d, "resets", json_object_new_int((int)vm->resets));
 	api_publish(vm->api, event, d);
+}
+
+int vm_power_button(struct vm *vm)
+{
+	int r;
+	if (!vm->cfg->acpi)
+		return -ENOTSUP; /* no ACPI: the guest has no power button */
+	pthread_mutex_lock(&vm->lock);
+	r = vm->state == VM_STOPPING || vm->kvm.vm_fd < 0 ? -ESHUTDOWN : 0;
+	if (r == 0)
+		r = kvm_irq_line(&vm->kvm, IRQ_POWER_BUTTON, 1);
+	if (r == 0)
+		r = kvm_irq_line(&vm->kvm, IRQ_POWER_BUTTON, 0); /* an edge */
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static void on_shutdown_timeout(void *opaque, int fd, uint32_t events)
+{
+	struct vm *vm = opaque;
+	uint64_t n;
+	char d[96];
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	snprintf(d, sizeof(d), "the guest did not power off within %llu ms of the shutdown request",
+		(unsigned long long)vm->shutdown_timeout_ms);
+	vm_request_stop(vm, STOP_DESTROY, d);
+}
+
+int vm_shutdown(struct vm *vm, uint64_t timeout_ms, bool restart)
+{
+	int r = vm_power_button(vm);
+	if (r < 0)
+		return r;
+	vm->restart_on_poweroff = restart;
+	if (timeout_ms) {
+		struct itimerspec its = { .it_value = { (time_t)(timeout_ms / 1000),
+			(long)(timeout_ms % 1000) * 1000000 } };
+		if (vm->shutdown_fd < 0) {
+			vm->shutdown_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+			if (vm->shutdown_fd < 0)
+				return -errno;
+			r = evloop_add(vm->loop, vm->shutdown_fd, EPOLLIN, on_shutdown_timeout, vm);
+			if (r < 0) {
+				close_fd(&vm->shutdown_fd);
+				return r;
+			}
+		}
+		vm->shutdown_timeout_ms = timeout_ms;
+		if (timerfd_settime(vm->shutdown_fd, 0, &its, NULL) < 0)
+			return -errno;
+	}
+	vm_publish(vm, "shutdown", restart ? "reboot" : "power-button", NULL);
+	return 0;
+}
+
+void vm_reboot(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->force_restart = true;
+	pthread_mutex_unlock(&vm->lock);
+	vm_request_stop(vm, STOP_RESET, "reboot requested");
+}
+
+static void disarm_shutdown(struct vm *vm)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+	if (vm->shutdown_fd >= 0)
+		timerfd_settime(vm->shutdown_fd, 0, &off, NULL);
 }
 
 static int start_machine(struct vm *vm, bool paused, char **err)
@@ -368,7 +438,7 @@ int vm_create(const struct vm_config *cfg, const struct vm_env *env, struct vm *
 	if (env)
 		vm->env = *env;
 	vm->ncpus = cfg->cpus;
-	vm->sigfd = -1;
+	vm->sigfd = vm->shutdown_fd = -1;
 	vm->kvm.fd = vm->kvm.vm_fd = -1;
 	vm->img.kernel_fd = vm->img.initrd_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -415,7 +485,14 @@ int vm_run(struct vm *vm)
 		if (why == STOP_NONE)
 			continue;
 		stop_machine(vm);
-		if (why != STOP_RESET || vm->cfg->on_reboot != ON_REBOOT_RESTART) {
+		disarm_shutdown(vm);
+		pthread_mutex_lock(&vm->lock);
+		bool restart = (why == STOP_RESET && (vm->cfg->on_reboot == ON_REBOOT_RESTART ||
+						       vm->force_restart)) ||
+			       (why == STOP_POWEROFF && vm->restart_on_poweroff);
+		vm->force_restart = vm->restart_on_poweroff = false;
+		pthread_mutex_unlock(&vm->lock);
+		if (!restart) {
 			if (why == STOP_PANIC)
 				vm_publish(vm, "crashed", "panic", vm->stop_detail);
 			vm_publish(vm, "stopped", vm_stop_reason_name(why), vm->stop_detail);
@@ -423,7 +500,7 @@ int vm_run(struct vm *vm)
 		}
 		vm->resets++;
 		vm_log(vm, NV_LOG_INFO, "guest reset (%s): restarting", vm->stop_detail);
-		vm_publish(vm, "reset", "guest", vm->stop_detail);
+		vm_publish(vm, "reset", why == STOP_POWEROFF ? "reboot" : "guest", vm->stop_detail);
 		r = start_machine(vm, false, &err);
 		if (r < 0)
 			goto fail;
@@ -452,6 +529,9 @@ void vm_free(struct vm *vm)
 	if (vm->loop && vm->sigfd >= 0)
 		evloop_del(vm->loop, vm->sigfd);
 	close_fd(&vm->sigfd);
+	if (vm->loop && vm->shutdown_fd >= 0)
+		evloop_del(vm->loop, vm->shutdown_fd);
+	close_fd(&vm->shutdown_fd);
 	evloop_free(vm->loop);
 	if (vm->cpuid)
 		free(vm->cpuid->e);

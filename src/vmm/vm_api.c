@@ -230,6 +230,93 @@ static int cmd_stats(void *opaque, struct json_object *args, struct json_object 
 	return 0;
 }
 
+/* A non-negative integer argument (absent: dflt). 0, or -EINVAL with *err set. */
+static int uint_arg(struct json_object *args, const char *key, uint64_t max, uint64_t dflt,
+	uint64_t *out, char **err)
+{
+	struct json_object *v;
+	*out = dflt;
+	if (!args || !json_object_object_get_ex(args, key, &v))
+		return 0;
+	int64_t n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < 0 || (uint64_t)n > max) {
+		if (asprintf(err, "%s must be an integer between 0 and %llu", key,
+			     (unsigned long long)max) < 0)
+			*err = NULL;
+		return -EINVAL;
+	}
+	*out = (uint64_t)n;
+	return 0;
+}
+
+/* shutdown {"timeout_ms": N}: the power button, and a hard stop after N ms (0: never). */
+static int cmd_shutdown(void *opaque, struct json_object *args, struct json_object **reply,
+	char **err)
+{
+	uint64_t tmo;
+	int r = uint_arg(args, "timeout_ms", 24ull * 3600 * 1000, 0, &tmo, err);
+	if (r < 0)
+		return r;
+	r = vm_shutdown(opaque, tmo, false);
+	if (r == -ENOTSUP)
+		*err = strdup("the guest has no ACPI (acpi = false): it has no power button; use destroy");
+	return r;
+}
+
+/* reboot {"mode": "reset" (default) | "acpi"}: a hard reset, or the power button then a restart. */
+static int cmd_reboot(void *opaque, struct json_object *args, struct json_object **reply,
+	char **err)
+{
+	struct json_object *m = NULL;
+	const char *mode = "reset";
+	uint64_t tmo;
+	if (args && json_object_object_get_ex(args, "mode", &m))
+		mode = json_object_get_string(m);
+	if (!mode || (strcmp(mode, "reset") && strcmp(mode, "acpi"))) {
+		*err = strdup("mode must be \"reset\" or \"acpi\"");
+		return -EINVAL;
+	}
+	if (!strcmp(mode, "reset")) {
+		vm_reboot(opaque);
+		return 0;
+	}
+	int r = uint_arg(args, "timeout_ms", 24ull * 3600 * 1000, 0, &tmo, err);
+	if (r == 0)
+		r = vm_shutdown(opaque, tmo, true);
+	if (r == -ENOTSUP)
+		*err = strdup("the guest has no ACPI (acpi = false): use mode \"reset\"");
+	return r;
+}
+
+static void console_taken(void *opaque, int fd, const void *typed, size_t len)
+{
+	struct vm *vm = opaque;
+	if (console_attach(vm->console, fd, typed, len, NULL) < 0)
+		close(fd); /* checked in cmd_console: only a race with another attach gets here */
+}
+
+/*
+ * console: once the reply is sent, the connection is the console, both ways:
+ * the recent output first (ring_bytes of it), then everything the guest
+ * prints; what the client sends is typed on the console.
+ */
+static int cmd_console(void *opaque, struct api_caller *caller, struct json_object *args,
+	struct json_object **reply, char **err)
+{
+	struct vm *vm = opaque;
+	if (console_attachments(vm->console) >= CONSOLE_MAX_ATTACH) {
+		if (asprintf(err, "the console has %d attachments already", CONSOLE_MAX_ATTACH) < 0)
+			*err = NULL;
+		return -EBUSY;
+	}
+	int r = api_caller_take(caller, console_taken, vm);
+	if (r < 0)
+		return r;
+	*reply = json_object_new_object();
+	json_object_object_add(*reply, "attached", json_object_new_boolean(true));
+	return 0;
+}
+
 static int cmd_destroy(void *opaque, struct json_object *args, struct json_object **reply, char **err)
 {
 	vm_request_stop(opaque, STOP_DESTROY, "control socket request");
@@ -249,6 +336,12 @@ int vm_api_register(struct vm *vm)
 		r = api_register(vm->api, "destroy", cmd_destroy, vm);
 	if (!r)
 		r = api_register(vm->api, "stats", cmd_stats, vm);
+	if (!r)
+		r = api_register(vm->api, "shutdown", cmd_shutdown, vm);
+	if (!r)
+		r = api_register(vm->api, "reboot", cmd_reboot, vm);
+	if (!r)
+		r = api_register_caller(vm->api, "console", cmd_console, vm);
 	if (!r)
 		r = api_register(vm->api, "balloon", cmd_balloon, vm);
 	if (!r)

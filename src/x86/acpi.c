@@ -118,7 +118,7 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 	aml_integer(a, 0);
 	aml_package_end(a, pkg);
 
-	if (!c->pvpanic_port && !c->serial_port && !c->sb_hook)
+	if (!c->pvpanic_port && !c->serial_port && !c->sb_hook && !c->power_button_gsi)
 		return;
 	size_t sb = aml_scope_begin(a, "_SB_");
 	if (c->serial_port) {
@@ -151,6 +151,30 @@ static void build_dsdt_aml(struct aml *a, const struct acpi_config *c)
 		aml_restemplate_end(a, rt);
 		aml_name(a, "_STA");
 		aml_integer(a, 0x0f);
+		aml_device_end(a, dev);
+	}
+	if (c->power_button_gsi) {
+		size_t dev = aml_device_begin(a, "PWRB");
+		aml_name(a, "_HID");
+		aml_eisaid(a, "PNP0C0C");
+		aml_name(a, "_UID");
+		aml_integer(a, 0);
+		aml_device_end(a, dev);
+		/* Hardware-reduced ACPI has no fixed power button: its events come
+		 * through a Generic Event Device's interrupt. */
+		dev = aml_device_begin(a, "GED0");
+		aml_name(a, "_HID");
+		aml_string(a, "ACPI0013");
+		aml_name(a, "_UID");
+		aml_integer(a, 0);
+		aml_name(a, "_CRS");
+		size_t rt = aml_restemplate_begin(a);
+		uint32_t gsi = c->power_button_gsi;
+		aml_res_interrupt(a, false, false, false, &gsi, 1);
+		aml_restemplate_end(a, rt);
+		size_t m = aml_method_begin(a, "_EVT", 1, true);
+		aml_notify(a, "\\_SB_.PWRB", ACPI_POWER_BUTTON_NOTIFY);
+		aml_method_end(a, m);
 		aml_device_end(a, dev);
 	}
 	if (c->sb_hook)

@@ -293,6 +293,13 @@ void aml_name(struct aml *a, const char *name)
 	aml_name_string(a, name);
 }
 
+void aml_notify(struct aml *a, const char *object, uint64_t value)
+{
+	aml_byte(a, 0x86); /* NotifyOp NotifyObject NotifyValue */
+	aml_name_string(a, object);
+	aml_integer(a, value);
+}
+
 void aml_return(struct aml *a)
 {
 	aml_byte(a, AML_RETURN_OP);

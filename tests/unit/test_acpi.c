@@ -518,6 +518,7 @@ static void test_iasl_tables(void **state)
 	}
 	static uint8_t buf[65536];
 	struct acpi_config c = config(3, 0x505);
+	c.power_button_gsi = 5;
 	uint64_t rsdp;
 	int used = acpi_build(buf, sizeof(buf), &c, &rsdp);
 	assert_true(used > 0);
@@ -541,6 +542,15 @@ static void test_iasl_tables(void **state)
 	must_have(dsl, "Name (_S5, Package (0x04)");
 	must_have(dsl, "Name (_HID, \"QEMU0001\")");
 	must_have(dsl, "IO (Decode16,\n                    0x0505,");
+	/* The power button and the Generic Event Device that signals it. */
+	must_have(dsl, "Device (PWRB)");
+	must_have(dsl, "Name (_HID, EisaId (\"PNP0C0C\") /* Power Button Device */)");
+	must_have(dsl, "Name (_HID, \"ACPI0013\" /* Generic Event Device */)");
+	must_have(dsl, "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )\n");
+	must_have(dsl, "0x00000005,");
+	must_have(dsl, "Method (_EVT, 1, Serialized)");
+	must_have(dsl, "Notify (\\_SB.PWRB, 0x80)");
+	must_have(dsl, "Device (GED0)");
 	free(dsl);
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
