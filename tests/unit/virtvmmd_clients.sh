@@ -171,16 +171,16 @@ check "SIGTERM: no leftover sockets" test ! -e "$S" -a ! -e "$S-ro"
 
 # A stale socket file is replaced; --timeout exits when idle.
 "$PY" -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/idle"
-"$D" --socket "$T/idle" --state-dir "$T/state" --timeout 2 -q &
+"$D" --socket "$T/idle" --state-dir "$T/state" --timeout 3 -q &
 IPID=$!
 PIDS+=("$IPID")
 for _ in $(seq 100); do [ -S "$T/idle-ro" ] && break; sleep 0.05; done
 check "a stale socket is replaced" test "$(virsh -q -c "vmm+unix:///system?socket=$T/idle" hostname 2>&1)" = "$(hostname)"
 sleep 1
 check "--timeout: still running 1 s after the last client" kill -0 $IPID
-for _ in $(seq 80); do kill -0 $IPID 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 100); do kill -0 $IPID 2>/dev/null || break; sleep 0.1; done
 wait $IPID
 rc=$?
-check "--timeout 2: exits 0 when idle" test $rc = 0
+check "--timeout 3: exits 0 when idle" test $rc = 0
 check "--timeout: no leftover sockets" test ! -e "$T/idle" -a ! -e "$T/idle-ro"
 finish
