@@ -275,15 +275,17 @@ static int put_raw(struct lv_enc *e, const void *arg)
 	const struct raw *r = arg;
 	if (lv_enc_pos(e) + r->len > e->cap)
 		return enc_ok(e, 0);
+	if (!r->len)
+		return 0;
 	memcpy(e->buf + lv_enc_pos(e), r->data, r->len);
 	xdr_setpos(&e->xdr, (u_int)(lv_enc_pos(e) + r->len));
 	return 0;
 }
 
-int lv_packet_build(const struct lv_header *h, lv_body_fn body, const void *arg, uint8_t **out,
-		    size_t *outlen)
+/* Encodes with a first guess of cap bytes, doubling while the body overflows. */
+static int build(const struct lv_header *h, lv_body_fn body, const void *arg, size_t cap,
+		 uint8_t **out, size_t *outlen)
 {
-	size_t cap = 65536;
 	*out = NULL;
 	*outlen = 0;
 	for (;;) {
@@ -317,11 +319,17 @@ int lv_packet_build(const struct lv_header *h, lv_body_fn body, const void *arg,
 	}
 }
 
+int lv_packet_build(const struct lv_header *h, lv_body_fn body, const void *arg, uint8_t **out,
+		    size_t *outlen)
+{
+	return build(h, body, arg, 4096, out, outlen);
+}
+
 int lv_packet_raw(const struct lv_header *h, const void *data, size_t len, uint8_t **out,
 		  size_t *outlen)
 {
 	struct raw r = { data, len };
 	if (len > LV_MESSAGE_MAX - LV_HEADER_LEN)
 		return -EMSGSIZE;
-	return lv_packet_build(h, put_raw, &r, out, outlen);
+	return build(h, put_raw, &r, LV_PACKET_MIN + len, out, outlen);
 }
