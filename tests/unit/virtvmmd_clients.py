@@ -272,6 +272,69 @@ def cmd_peercred(sock):
     check(os.WEXITSTATUS(st) == 0, "uid 65534 on the read-only socket: lists")
 
 
+DOMAIN_XML = """<domain type='kvm'>
+  <name>%s</name><uuid>%s</uuid>
+  <memory unit='KiB'>524288</memory><vcpu>2</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+</domain>"""
+
+
+def cmd_domains(sock):
+    """The domain codecs against the in-memory driver of test_libvirt_mockd."""
+    import uuid as uuidlib
+    libvirt.virEventRegisterDefaultImpl()
+    c = libvirt.open(uri(sock))
+    events = []
+    names = {0: "Defined", 1: "Undefined", 2: "Started", 3: "Suspended", 4: "Resumed", 5: "Stopped"}
+    cb = c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                  lambda conn, dom, ev, detail, opaque: events.append((dom.name(), names.get(ev, ev))), None)
+    stop = False
+
+    def loop():
+        while not stop:
+            libvirt.virEventRunDefaultImpl()
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    u = str(uuidlib.uuid4())
+    d = c.defineXML(DOMAIN_XML % ("py1", u))
+    check(d.name() == "py1" and d.UUIDString() == u and d.ID() == -1, "python defineXML: name, uuid, id -1")
+    check(d.info() == [libvirt.VIR_DOMAIN_SHUTOFF, 524288, 524288, 2, 0], "python info() of a shut off domain")
+    d.create()
+    check(d.ID() > 0 and d.isActive() == 1, "python create(): an id, active")
+    check(d.state() == [libvirt.VIR_DOMAIN_RUNNING, 1], "python state() running")
+    st = c.newStream(0)
+    d.openConsole(None, st, 0)
+    hello = st.recv(1024)
+    check(hello == b"mock console of py1\r\n", "python openConsole: the console's output %r" % hello)
+    st.send(b"echo hi\n")
+    got = st.recv(1024)
+    check(got == b"ECHO HI\n", "python stream send/recv through the console: %r" % got)
+    st.finish()
+    d.suspend()
+    check(d.state()[0] == libvirt.VIR_DOMAIN_PAUSED, "python suspend(): paused")
+    d.resume()
+    d.setAutostart(1)
+    check(d.autostart() == 1, "python setAutostart/autostart")
+    check(d.isPersistent() == 1 and d.OSType() == "hvm", "python isPersistent, OSType")
+    check("<name>py1</name>" in d.XMLDesc(0), "python XMLDesc")
+    check([x.name() for x in c.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)] == ["py1"],
+          "python listAllDomains(ACTIVE)")
+    check(c.lookupByID(d.ID()).name() == "py1" and c.lookupByUUIDString(u).name() == "py1",
+          "python lookupByID / lookupByUUIDString")
+    d.destroy()
+    d.undefine()
+    check(c.listAllDomains() == [], "python: empty after destroy and undefine")
+    for _ in range(50):
+        if len(events) >= 6:
+            break
+        time.sleep(0.05)
+    want = [("py1", e) for e in ("Defined", "Started", "Suspended", "Resumed", "Stopped", "Undefined")]
+    check(events == want, "python lifecycle events in order: %s" % [e for _, e in events])
+    c.domainEventDeregisterAny(cb)
+    stop = True
+    c.close()
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "api":
@@ -282,6 +345,8 @@ def main():
         cmd_hostile(sys.argv[2], int(sys.argv[3]))
     elif cmd == "readonly":
         cmd_readonly(sys.argv[2])
+    elif cmd == "domains":
+        cmd_domains(sys.argv[2])
     elif cmd == "peercred":
         cmd_peercred(sys.argv[2])
     else:

@@ -3,9 +3,12 @@
 # virtvmmd against the real Debian clients, natively (no guest): virsh and
 # python3-libvirt over vmm+unix:///system?socket=..., the read-only socket,
 # 50 concurrent clients, hostile clients, and the daemon's command line.
-# Usage: virtvmmd_clients.sh BUILD/virtvmmd. Ends with "virtvmmd: N passed, N failed".
+# With BUILD/test_libvirt_mockd (the core with an in-memory driver) it also
+# runs a domain's life cycle through both clients, to prove the domain codecs.
+# Usage: virtvmmd_clients.sh BUILD/virtvmmd [MOCKD]. Ends with "virtvmmd: N passed, N failed".
 set -u
 D=$(realpath "$1")
+MOCKD=${2:-}
 HERE=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 PY=/usr/bin/python3
 HELPER="$HERE/virtvmmd_clients.py"
@@ -183,4 +186,54 @@ wait $IPID
 rc=$?
 check "--timeout 3: exits 0 when idle" test $rc = 0
 check "--timeout: no leftover sockets" test ! -e "$T/idle" -a ! -e "$T/idle-ro"
+
+# The domain procedures through the real clients, on the in-memory driver.
+if [ -n "$MOCKD" ]; then
+    M="$T/mock"
+    "$MOCKD" --socket "$M" 2>"$T/mock.log" &
+    MPID=$!
+    PIDS+=("$MPID")
+    for _ in $(seq 100); do [ -S "$M-ro" ] && break; sleep 0.05; done
+    MU="vmm+unix:///system?socket=$M"
+    W() { virsh -q -c "$MU" "$@" 2>&1; }
+    WV() { virsh -c "$MU" "$@" 2>&1; }
+    cat >"$T/vm1.xml" <<'XML'
+<domain type='kvm'>
+  <name>vm1</name><uuid>6f1f7a2e-1122-3344-5566-778899aabbcc</uuid>
+  <memory unit='KiB'>1048576</memory><vcpu>2</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+</domain>
+XML
+    check "virsh define" grep -q "Domain 'vm1' defined" <<<"$(WV define "$T/vm1.xml")"
+    check "virsh -r start is refused" grep -q "read only access prevents virDomainCreate" \
+        <<<"$(virsh -r -c "vmm+unix:///system?socket=$M-ro" start vm1 2>&1)"
+    check "virsh list --all: vm1 shut off" grep -q -- "- *vm1 *shut off" <<<"$(W list --all)"
+    check "virsh start" grep -q "Domain 'vm1' started" <<<"$(WV start vm1)"
+    check "virsh domstate --reason: running (booted)" grep -q "running (booted)" <<<"$(W domstate --reason vm1)"
+    out=$(W dominfo vm1)
+    check "virsh dominfo: 2 CPUs, 1048576 KiB, running, persistent" \
+        test "$(grep -c 'CPU(s): *2$\|Max memory: *1048576 KiB\|State: *running\|Persistent: *yes' <<<"$out")" = 4
+    check "virsh dumpxml" grep -q "<name>vm1</name>" <<<"$(W dumpxml vm1)"
+    check "virsh domid / domuuid / domname" test "$(W domid vm1)/$(W domuuid vm1)/$(W domname 1)" = \
+        "1/6f1f7a2e-1122-3344-5566-778899aabbcc/vm1"
+    W suspend vm1 >/dev/null
+    check "virsh suspend: paused" grep -q "paused" <<<"$(W domstate vm1)"
+    W resume vm1 >/dev/null
+    W autostart vm1 >/dev/null
+    check "virsh autostart" grep -q "Autostart: *enable" <<<"$(W dominfo vm1)"
+    check "virsh -r list shows vm1" grep -q "vm1 *running" <<<"$(virsh -r -q -c "vmm+unix:///system?socket=$M-ro" list)"
+    check "virsh start of a running domain fails" grep -q "already active" <<<"$(W start vm1)"
+    check "virsh destroy" grep -q "Domain 'vm1' destroyed" <<<"$(WV destroy vm1)"
+    check "virsh undefine (asks SNAPSHOT_NUM: unknown procedure, tolerated)" \
+        grep -q "Domain 'vm1' has been undefined" <<<"$(WV undefine vm1)"
+    check "virsh list --all: empty again" test -z "$(W list --all)"
+    "$PY" "$HELPER" domains "$M" >"$T/dom.log" 2>&1
+    cat "$T/dom.log"
+    pass=$((pass + $(grep -c '^ok:' "$T/dom.log")))
+    fail=$((fail + $(grep -c '^FAIL:' "$T/dom.log")))
+    check "python domain checks ran" grep -q "lifecycle events" "$T/dom.log"
+    kill -TERM "$MPID"
+    wait "$MPID"
+    check "mock daemon: clean exit" test $? = 0
+fi
 finish
