@@ -252,6 +252,7 @@ static void handle_packet(struct lv_client *cl, const uint8_t *p, size_t len)
 static void process_rx(struct lv_client *cl)
 {
 	size_t off = 0;
+	cl->in_rx = true;
 	while (!cl->dead && !reading_paused(cl)) {
 		size_t have = cl->rxlen - off;
 		if (cl->discard) {
@@ -270,6 +271,7 @@ static void process_rx(struct lv_client *cl)
 			snprintf(why, sizeof(why), "packet length %u outside %u..%u", plen,
 				 LV_PACKET_MIN, LV_PACKET_MAX);
 			lv_client_drop(cl, why);
+			cl->in_rx = false;
 			return;
 		}
 		if (plen > cl->srv->cfg.max_packet) {
@@ -293,6 +295,7 @@ static void process_rx(struct lv_client *cl)
 		handle_packet(cl, cl->rx + off, plen);
 		off += plen;
 	}
+	cl->in_rx = false;
 	if (cl->dead)
 		return;
 	if (off) {
@@ -352,6 +355,21 @@ static void client_read(struct lv_client *cl)
 	process_rx(cl);
 }
 
+void lv_client_kick(struct lv_client *cl)
+{
+	if (cl->in_rx)
+		return; /* the running process_rx goes on by itself */
+	for (;;) {
+		lv_client_flush(cl);
+		if (cl->dead || reading_paused(cl) || !cl->rxlen)
+			return;
+		size_t before = cl->rxlen;
+		process_rx(cl);
+		if (cl->dead || cl->rxlen == before)
+			return; /* only a partial packet left */
+	}
+}
+
 static void client_io(void *opaque, int fd, uint32_t events)
 {
 	struct lv_client *cl = opaque;
@@ -362,14 +380,8 @@ static void client_io(void *opaque, int fd, uint32_t events)
 		lv_client_drop(cl, NULL);
 		return;
 	}
-	if (cl->dead)
-		return;
-	bool was_paused = reading_paused(cl);
-	lv_client_flush(cl);
-	/* Output drained: calls already buffered may go on. */
-	if (was_paused && !cl->dead && !reading_paused(cl) && cl->rxlen) {
-		process_rx(cl);
-		if (!cl->dead)
-			lv_client_flush(cl);
-	}
+	/* Replies go out; input that waited for the queue to drain (or for
+	 * deferred calls to finish) is handled now, since no EPOLLIN will say so. */
+	if (!cl->dead)
+		lv_client_kick(cl);
 }

@@ -109,7 +109,7 @@ static void finish(struct lv_call *c, int rc)
 			c->stream = NULL;
 		}
 		if (c->deferred && !cl->dead)
-			lv_client_flush(cl);
+			lv_client_kick(cl); /* a pending slot freed: calls waiting may run */
 	}
 	if (c->stream) /* failed, or nobody to stream to */
 		lv_stream_discard(c->stream, rc == 0);

@@ -63,6 +63,7 @@ struct lv_client {
 	bool opened;
 	bool dead;
 	bool close_cb;
+	bool in_rx; /* process_rx is running (no reentry) */
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -115,6 +116,8 @@ void lv_client_free(struct lv_client *cl);
 int lv_client_queue(struct lv_client *cl, uint8_t *pkt, size_t len, bool hard);
 size_t lv_client_backlog(const struct lv_client *cl);
 void lv_client_flush(struct lv_client *cl);
+/* Flushes, then handles input that waited while reading was paused. */
+void lv_client_kick(struct lv_client *cl);
 
 /* dispatch.c */
 void lv_dispatch_call(struct lv_client *cl, const struct lv_header *h, const uint8_t *body,

@@ -200,6 +200,22 @@ def cmd_hostile(sock, packet_timeout):
     h2.sendall(packet(REMOTE, 66, 0, 0)[:10])
     h2.close()
     check(live.getInfo()[2] > 0, "another client served after a half packet and close")
+    # A client that sends 3000 calls and reads no reply (3 MB of capabilities):
+    # the server stops reading it at its queue limit; others are served; when
+    # it reads at last, every reply is there, in order.
+    slow = raw_connect(sock)
+    slow.sendall(packet(REMOTE, 1, 0, 0, body=struct.pack(">I", 1) + xdr_string("vmm:///system") + struct.pack(">I", 0)))
+    slow.sendall(b"".join(packet(REMOTE, 7, 0, i) for i in range(1, 3001)))
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    for _ in range(50):
+        assert live.listAllDomains() == [] and live.getInfo()[2] > 0
+    dt = time.monotonic() - t0
+    check(dt < 2, "100 calls in %.3f s while another client does not read 3000 replies" % dt)
+    slow.settimeout(10)
+    serials = [read_packet(slow)[3] for _ in range(3001)]
+    check(serials == list(range(3001)), "the slow reader gets all 3001 replies in order")
+    slow.close()
     # The exact unknown-procedure error and an unknown program, from raw bytes.
     r = raw_connect(sock)
     r.sendall(packet(REMOTE, 66, 0, 0))
