@@ -76,7 +76,8 @@ static void check_output(const struct out *o)
 static void through_server(const uint8_t *data, size_t size)
 {
 	struct lv_driver *drv = lv_driver_none_new();
-	struct lv_server_config cfg = { .version = "0.1.0", .verbose = -1, .max_packet = 65536 };
+	struct lv_server_config cfg = { .version = "0.1.0", .verbose = -1, .max_packet = 65536,
+					.rw_uid = geteuid() };
 	char *err = NULL;
 	struct lv_server *s = lv_server_new(&cfg, drv, &err);
 	int sv[2];

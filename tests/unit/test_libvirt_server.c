@@ -111,7 +111,8 @@ struct env {
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct lv_server_config cfg = { .version = "1.2.3", .max_packet = 8192, .verbose = -1 };
+	struct lv_server_config cfg = { .version = "1.2.3", .max_packet = 8192, .verbose = -1,
+					.rw_uid = geteuid() };
 	char *err = NULL;
 	e->drv.name = "fake";
 	e->drv.priv = &e->f;

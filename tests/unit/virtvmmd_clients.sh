@@ -187,6 +187,23 @@ rc=$?
 check "--timeout 3: exits 0 when idle" test $rc = 0
 check "--timeout: no leftover sockets" test ! -e "$T/idle" -a ! -e "$T/idle-ro"
 
+# The default socket: plain vmm:///system, as root, when no daemon owns it.
+if [ "$(id -u)" = 0 ] && [ ! -e /run/libvirt/virtvmmd-sock ]; then
+    made_dir=no
+    [ -d /run/libvirt ] || made_dir=yes
+    "$D" --state-dir "$T/state" -q &
+    DEF=$!
+    PIDS+=("$DEF")
+    for _ in $(seq 100); do [ -S /run/libvirt/virtvmmd-sock-ro ] && break; sleep 0.05; done
+    check "plain virsh -c vmm:///system reaches the default socket" \
+        test "$(virsh -q -c vmm:///system hostname 2>&1)" = "$(hostname)"
+    check "plain virsh -r -c vmm:///system lists" virsh -q -r -c vmm:///system list --all
+    kill -TERM "$DEF"
+    wait "$DEF"
+    check "default sockets removed on exit" test ! -e /run/libvirt/virtvmmd-sock -a ! -e /run/libvirt/virtvmmd-sock-ro
+    [ $made_dir = yes ] && rmdir /run/libvirt 2>/dev/null
+fi
+
 # The domain procedures through the real clients, on the in-memory driver.
 if [ -n "$MOCKD" ]; then
     M="$T/mock"
