@@ -356,6 +356,8 @@ static void finish(struct dx_ctx *c)
 		dx_err(c, c->kernel ? c->kernel : c->os, "%s: nestvmm boots a Linux kernel "
 			"directly (it has no firmware), so it needs the path of a bzImage",
 			c->kernel ? "empty" : "no <kernel>");
+	if (c->os && !cfg->cmdline)
+		cfg->cmdline = dx_strdup(c, c->os, ""); /* libvirt: no <cmdline>, no command line */
 	dx_cpu_finish(c);
 	if (!c->on_reboot_given)
 		cfg->on_reboot = ON_REBOOT_RESTART; /* libvirt's default */

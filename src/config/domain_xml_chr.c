@@ -122,26 +122,29 @@ static void e_serial(struct dx_ctx *c, xmlNodePtr n)
 static void e_console(struct dx_ctx *c, xmlNodePtr n)
 {
 	enum dx_chardev t = chardev(c, n);
-	const char *path, *tt;
+	const char *path = NULL, *tt;
 
 	if (t == DX_CHR_NONE) {
 		dx_mark_tree(n);
 		return;
 	}
-	path = chardev_source(c, n, t);
 	tt = chardev_target(c, n);
-
 	(void)dx_attr(c, n, "tty"); /* a running domain's pty */
 	mark_alias(c, n);
 	if (tt && !strcmp(tt, "virtio")) {
+		/* nestvmm's hvc0 has no stream of its own: a file source must be the serial's */
+		if (t != DX_CHR_FILE || dx_child(n, "source"))
+			path = chardev_source(c, n, t);
 		if (c->virtio_console_node) {
 			dx_err(c, n, "a second virtio console is not supported");
 			return;
 		}
 		c->virtio_console_node = n;
 		c->virtio_console = t;
+		c->virtio_console_path = path;
 		return;
 	}
+	path = chardev_source(c, n, t);
 	if (tt && strcmp(tt, "serial")) {
 		dx_err(c, n, "target type '%.32s' is not supported (a nestvmm console is the serial "
 			"port, or a virtio console sharing its stream)", tt);
@@ -321,16 +324,19 @@ static void settle_console(struct dx_ctx *c)
 	const char *path = c->serial_node ? c->serial_path : c->console_path;
 
 	/* libvirt: the console on serial port 0 is that serial port, with its settings */
-	if (c->serial_node && c->console_node && c->console != DX_CHR_NONE &&
-			c->serial != DX_CHR_NONE && c->serial != c->console)
-		dx_err(c, c->console_node, "its type differs from the serial port's (the console is "
-			"serial port 0: give both the same type)");
+	if (c->serial_node && c->console_node && c->serial != DX_CHR_NONE &&
+			(c->serial != c->console || (c->console_path && c->serial_path &&
+			strcmp(c->console_path, c->serial_path))))
+		dx_err(c, c->console_node, "its %s differs from the serial port's (the console is "
+			"serial port 0: give both the same)", c->serial != c->console ? "type" : "file");
 	if (c->virtio_console_node && !c->serial_node && !c->console_node)
 		dx_err(c, c->virtio_console_node, "nestvmm's virtio console shares the serial port's "
 			"stream: add <serial type='pty'/>");
-	else if (c->virtio_console_node && c->virtio_console != DX_CHR_NONE && c->virtio_console != t)
-		dx_err(c, c->virtio_console_node, "its type differs from the serial port's (nestvmm's "
-			"virtio console shares the serial port's stream)");
+	else if (c->virtio_console_node && (c->virtio_console != t || (c->virtio_console_path &&
+			(!path || strcmp(path, c->virtio_console_path)))))
+		dx_err(c, c->virtio_console_node, "its %s differs from the serial port's (nestvmm's "
+			"virtio console shares the serial port's stream)", c->virtio_console != t ?
+			"type" : "file");
 	else if (c->virtio_console_node)
 		cfg->virtio_console = true;
 	if (!c->serial_node && !c->console_node) {

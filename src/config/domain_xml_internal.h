@@ -45,7 +45,7 @@ struct dx_ctx {
 	unsigned nserial;
 	enum dx_chardev serial, console;
 	xmlNodePtr serial_node, console_node, virtio_console_node;
-	const char *serial_path, *console_path;
+	const char *serial_path, *console_path, *virtio_console_path;
 	enum dx_chardev virtio_console;
 };
 

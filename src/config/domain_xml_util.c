@@ -303,9 +303,30 @@ void dx_refuse_rest(struct dx_ctx *c, xmlNodePtr n)
 	}
 }
 
+/* The first error libxml2 reports (the later ones follow from it). */
+struct first_error {
+	bool have;
+	int line, col;
+	char msg[512];
+};
+
+static void first_error(void *data, xmlErrorPtr e)
+{
+	struct first_error *f = ((xmlParserCtxtPtr)data)->_private;
+
+	if (f->have || !e)
+		return;
+	f->have = true;
+	f->line = e->line;
+	f->col = e->int2;
+	snprintf(f->msg, sizeof(f->msg), "%s", e->message ? e->message : "not XML");
+	f->msg[strcspn(f->msg, "\n")] = 0;
+}
+
 /* Parses xml; the parse error in d when it is not well formed. */
 static xmlDocPtr parse(const char *xml, size_t len, const char *name, struct diag *d)
 {
+	struct first_error f = { 0 };
 	xmlParserCtxtPtr p;
 	xmlDocPtr doc = NULL;
 
@@ -318,15 +339,13 @@ static xmlDocPtr parse(const char *xml, size_t len, const char *name, struct dia
 		diag_add(d, name, 0, 0, "out of memory");
 		return NULL;
 	}
+	p->_private = &f;       /* per parse: no global error handler */
+	p->sax->serror = first_error;
 	doc = xmlCtxtReadMemory(p, xml, (int)len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
 		XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(p);
-		char msg[512];
-		snprintf(msg, sizeof(msg), "%s", e && e->message ? e->message : "not XML");
-		msg[strcspn(msg, "\n")] = 0;
-		diag_add(d, name, e && e->line > 0 ? e->line : 1, e && e->int2 > 0 ? e->int2 : 1,
-			"%s", msg);
+		diag_add(d, name, f.line > 0 ? f.line : 1, f.col > 0 ? f.col : 1, "%s",
+			f.have ? f.msg : "not XML");
 	} else if (doc->intSubset) {
 		diag_add(d, name, 1, 1, "a DOCTYPE is not accepted in domain XML");
 		xmlFreeDoc(doc);
