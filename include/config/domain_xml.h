@@ -64,7 +64,8 @@ int vm_config_from_domain_xml(struct vm_config *cfg, const char *xml, size_t len
  * cannot be defined without them). Not part of the XML: source, api_socket
  * and direct_boot (a domain always boots directly), and console_path unless
  * the console is a file. Returns 0, -EINVAL (flags other than SECURE and
- * INACTIVE, or no name or kernel), -EILSEQ (a string XML 1.0 cannot carry:
+ * INACTIVE, no name or kernel, or a NIC with both a tap and a bridge, which
+ * vmm cannot run either), -EILSEQ (a string XML 1.0 cannot carry:
  * invalid UTF-8 or a control character), or -ENOMEM.
  */
 int vm_config_to_domain_xml(const struct vm_config *cfg, const struct domain_xml_live *live,

@@ -289,8 +289,8 @@ static void e_net_target(struct dx_ctx *c, xmlNodePtr n)
 	if (managed && strcmp(managed, "no"))
 		dx_err(c, dx_attr_at(n, "managed"), "'%.32s' is not supported (nestvmm opens an "
 			"existing tap by name: managed='no')", managed);
-	if (!dev || auto_tap(dev))
-		return; /* vnetN, nv-tapN: named when the tap is created, as libvirt does */
+	if (!dev || (!managed && auto_tap(dev)))
+		return; /* vnetN, nv-tapN: named when the tap is created (managed='no': an existing one) */
 	if (!vm_check_ifname(dev, why, sizeof(why))) {
 		dx_err(c, dx_attr_at(n, "dev"), "%s", why);
 		return;

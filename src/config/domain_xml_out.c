@@ -2,8 +2,8 @@
 /*
  * Domain XML writer: vm_config (plus a running domain's state) as libvirt
  * would show it, in the form the reader (domain_xml.c) reads back into an
- * equal vm_config. libxml2's xmlTextWriter does the escaping; single quotes
- * and two-space indentation, as virsh dumpxml prints.
+ * equal vm_config. libxml2's xmlTextWriter writes it and escapes text; single
+ * quotes (escaped here) and two-space indentation, as virsh dumpxml prints.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -43,10 +43,42 @@ static bool ok(struct xw *x, const char *s)
 	return true;
 }
 
+/*
+ * An attribute in single quotes, as libvirt writes them. xmlTextWriter does
+ * not escape the quote character it was told to use, so the value is escaped
+ * here: the markup characters, both quotes, and the white space that
+ * attribute-value normalization would turn into spaces.
+ */
 static void attr(struct xw *x, const char *name, const char *v)
 {
-	if (!x->err && ok(x, v) && xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST v) < 0)
+	xmlBufferPtr b;
+
+	if (x->err || !ok(x, v))
+		return;
+	b = xmlBufferCreate();
+	for (const char *p = v; b && *p; p++) {
+		const char *e = NULL;
+		switch (*p) {
+		case '&': e = "&amp;"; break;
+		case '<': e = "&lt;"; break;
+		case '>': e = "&gt;"; break;
+		case '\'': e = "&apos;"; break;
+		case '"': e = "&quot;"; break;
+		case '\n': e = "&#10;"; break;
+		case '\r': e = "&#13;"; break;
+		case '\t': e = "&#9;"; break;
+		default: break;
+		}
+		if (e)
+			xmlBufferCCat(b, e);
+		else
+			xmlBufferAdd(b, BAD_CAST p, 1);
+	}
+	if (!b || xmlTextWriterStartAttribute(x->w, BAD_CAST name) < 0 ||
+			xmlTextWriterWriteRaw(x->w, xmlBufferContent(b) ? xmlBufferContent(b) :
+			BAD_CAST "") < 0 || xmlTextWriterEndAttribute(x->w) < 0)
 		x->err = -ENOMEM;
+	xmlBufferFree(b);
 }
 
 static void attrf(struct xw *x, const char *name, const char *fmt, ...) NV_PRINTF(3, 4);
@@ -234,6 +266,9 @@ int vm_config_to_domain_xml(const struct vm_config *cfg, const struct domain_xml
 	*out = NULL;
 	if ((flags & ~(DOMAIN_XML_SECURE | DOMAIN_XML_INACTIVE)) || !cfg->name || !cfg->kernel)
 		return -EINVAL;
+	for (size_t i = 0; i < cfg->nnets && i < VM_MAX_NETS; i++)
+		if (cfg->nets[i].tap && cfg->nets[i].bridge)
+			return -EINVAL; /* vmm cannot run it either: it bridges only taps it creates */
 	if (flags & DOMAIN_XML_INACTIVE)
 		live = NULL;
 	buf = xmlBufferCreate();

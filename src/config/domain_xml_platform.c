@@ -74,9 +74,12 @@ static bool topo_attr(struct dx_ctx *c, xmlNodePtr n, const char *name, unsigned
 
 static void e_topology(struct dx_ctx *c, xmlNodePtr n)
 {
-	if (topo_attr(c, n, "sockets", &c->topo_sockets) & topo_attr(c, n, "dies", &c->topo_dies) &
-			topo_attr(c, n, "cores", &c->topo_cores) &
-			topo_attr(c, n, "threads", &c->topo_threads))
+	/* every attribute is read (and reported) even when an earlier one is wrong */
+	bool ok = topo_attr(c, n, "sockets", &c->topo_sockets);
+	ok = topo_attr(c, n, "dies", &c->topo_dies) && ok;
+	ok = topo_attr(c, n, "cores", &c->topo_cores) && ok;
+	ok = topo_attr(c, n, "threads", &c->topo_threads) && ok;
+	if (ok)
 		c->topology = n;
 }
 

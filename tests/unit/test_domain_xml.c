@@ -513,6 +513,12 @@ static void test_writer(void **state)
 	assert_null(out);
 	c.name = strdup("n");
 	assert_int_equal(vm_config_to_domain_xml(&c, NULL, 4, &out), -EINVAL); /* UPDATE_CPU */
+	c.nnets = 1;
+	c.nets[0].tap = strdup("tap0");
+	c.nets[0].bridge = strdup("br0");
+	assert_int_equal(vm_config_to_domain_xml(&c, NULL, 0, &out), -EINVAL); /* not runnable */
+	free(c.nets[0].bridge);
+	c.nets[0].bridge = NULL;
 	c.cmdline = strdup("a\x01b");                     /* XML 1.0 cannot carry U+0001 */
 	assert_int_equal(vm_config_to_domain_xml(&c, NULL, 0, &out), -EILSEQ);
 	assert_null(out);
@@ -523,9 +529,59 @@ static void test_writer(void **state)
 	c.cmdline = NULL;                                /* vmm's default, said explicitly */
 	assert_int_equal(vm_config_to_domain_xml(&c, NULL, 0, &out), 0);
 	assert_non_null(strstr(out, "<cmdline>console=ttyS0</cmdline>"));
+	assert_non_null(strstr(out, "<target dev='tap0' managed='no'/>"));
 	assert_null(strstr(out, "<uuid>"));              /* a TOML VM may have none */
 	free(out);
 	vm_config_free(&c);
+}
+
+/* Strings XML must escape, in every field that carries one, through dumpxml and define. */
+static void test_hostile_strings(void **state)
+{
+	static const char *const evil[] = { "'", "\"", "&amp;", "<a/>", "]]>", "a\nb", "\t\r\n",
+		" lead and trail ", "\xc3\xa9\xf0\x9f\x98\x80", "&#10;", "\\", "%s%n" };
+	for (size_t i = 0; i < ARRAY_SIZE(evil); i++) {
+		struct vm_config c, back;
+		struct diag d;
+		char buf[128], *out = NULL;
+
+		vm_config_init(&c);
+		snprintf(buf, sizeof(buf), "/x%s", evil[i]);
+		c.name = strdup("h");
+		c.has_uuid = true;
+		c.uuid[0] = 1;
+		c.kernel = strdup(buf);
+		c.initrd = strdup(buf);
+		c.cmdline = strdup(evil[i]);
+		c.description = strdup(evil[i]);
+		c.title = strdup(strpbrk(evil[i], "\t\r\n") ? "t" : evil[i]);
+		c.console = CONSOLE_FILE;
+		c.console_path = strdup(buf);
+		c.ndisks = 1;
+		c.disks[0].path = strdup(buf);
+		c.nnets = 2;
+		c.nets[0].tap = strdup("vnet7");   /* an existing tap with a name like a created one */
+		c.nets[0].has_mac = true;
+		c.nets[0].mac[0] = 2;
+		c.nets[1].has_mac = true;
+		c.nets[1].mac[0] = 4;
+		c.nets[1].bridge = strdup("br'\"&<");
+		c.current_memory = c.memory;
+		c.balloon = false;
+		c.acpi = false;
+		assert_int_equal(vm_config_to_domain_xml(&c, NULL, 0, &out), 0);
+		if (define(&back, out, &d) != 0) {
+			print_diag(&d);
+			fail_msg("string %zu:\n%s", i, out);
+		}
+		c.current_memory = 0; /* equal to memory: the same, stored as 0 */
+		if (!vm_config_equal(&c, &back))
+			fail_msg("string %zu does not come back:\n%s", i, out);
+		free(out);
+		diag_free(&d);
+		vm_config_free(&c);
+		vm_config_free(&back);
+	}
 }
 
 int main(void)
@@ -540,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_schema_like_virsh),
 		cmocka_unit_test(test_schema_errors),
 		cmocka_unit_test(test_writer),
+		cmocka_unit_test(test_hostile_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
