@@ -198,7 +198,7 @@ static void test_property(void **state)
 		struct domain_xml_live live = { .id = 1 + (int)below(&r, 1000) };
 		struct vm_config c, back;
 		char *out = NULL, *again = NULL, *lx = NULL;
-		char taps[VM_MAX_NETS][16];
+		char taps[VM_MAX_NETS][32];
 		struct diag d;
 
 		bool strict = i % 50 == 0;
