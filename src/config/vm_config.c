@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "vm_config_internal.h"
@@ -34,6 +35,8 @@ void vm_config_free(struct vm_config *cfg)
 		return;
 	free(cfg->source);
 	free(cfg->name);
+	free(cfg->title);
+	free(cfg->description);
 	free(cfg->kernel);
 	free(cfg->initrd);
 	free(cfg->cmdline);
@@ -42,10 +45,12 @@ void vm_config_free(struct vm_config *cfg)
 	for (size_t i = 0; i < cfg->ndisks && i < VM_MAX_DISKS; i++) {
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].serial);
+		free(cfg->disks[i].alias);
 	}
 	for (size_t i = 0; i < cfg->nnets && i < VM_MAX_NETS; i++) {
 		free(cfg->nets[i].tap);
 		free(cfg->nets[i].bridge);
+		free(cfg->nets[i].alias);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -168,6 +173,38 @@ static void fail(struct vcheck *v, const char *fmt, ...)
 	v->n++;
 }
 
+/* The alias of device i (disks first, then NICs) and its key, or NULL. */
+static const char *alias_at(const struct vm_config *cfg, size_t i, char *key, size_t cap)
+{
+	size_t nd = cfg->ndisks < VM_MAX_DISKS ? cfg->ndisks : VM_MAX_DISKS;
+
+	if (i < nd) {
+		snprintf(key, cap, "disk[%zu]", i);
+		return cfg->disks[i].alias;
+	}
+	snprintf(key, cap, "net[%zu]", i - nd);
+	return cfg->nets[i - nd].alias;
+}
+
+/* Aliases name one device each (libvirt refuses duplicates too). */
+static void check_aliases(struct vcheck *v, const struct vm_config *cfg)
+{
+	size_t n = (cfg->ndisks < VM_MAX_DISKS ? cfg->ndisks : VM_MAX_DISKS) +
+		(cfg->nnets < VM_MAX_NETS ? cfg->nnets : VM_MAX_NETS);
+	char ki[32], kj[32];
+
+	for (size_t i = 1; i < n; i++) {
+		const char *a = alias_at(cfg, i, ki, sizeof(ki));
+		for (size_t j = 0; a && j < i; j++) {
+			const char *b = alias_at(cfg, j, kj, sizeof(kj));
+			if (b && !strcmp(a, b)) {
+				fail(v, "%s.alias: \"%.64s\" is already the alias of %s", ki, a, kj);
+				break;
+			}
+		}
+	}
+}
+
 int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 {
 	struct vcheck v = { .d = d };
@@ -185,6 +222,19 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 		fail(&v, "nested: invalid mode %d", (int)cfg->nested);
 	if ((unsigned)cfg->on_reboot > ON_REBOOT_RESTART)
 		fail(&v, "on_reboot: invalid action %d", (int)cfg->on_reboot);
+	if ((unsigned)cfg->on_poweroff > ON_POWEROFF_EXIT)
+		fail(&v, "on_poweroff: invalid action %d", (int)cfg->on_poweroff);
+	if ((unsigned)cfg->on_crash > ON_CRASH_EXIT)
+		fail(&v, "on_crash: invalid action %d", (int)cfg->on_crash);
+	if (cfg->has_uuid && !vm_check_uuid(cfg->uuid, why, sizeof(why)))
+		fail(&v, "uuid: %s", why);
+	if (cfg->title && !vm_check_title(cfg->title, why, sizeof(why)))
+		fail(&v, "title: %s", why);
+	if (cfg->description && !vm_check_description(cfg->description, why, sizeof(why)))
+		fail(&v, "description: %s", why);
+	if (!vm_check_current_memory(cfg->current_memory, cfg->memory, cfg->balloon, why,
+			sizeof(why)))
+		fail(&v, "current_memory: %s", why);
 	if ((unsigned)cfg->console > CONSOLE_NONE)
 		fail(&v, "console: invalid mode %d", (int)cfg->console);
 	if (cfg->console == CONSOLE_FILE && (!cfg->console_path || !cfg->console_path[0]))
@@ -208,6 +258,8 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 			fail(&v, "%s: invalid format %d", what, (int)dk->format);
 		if (dk->serial && !vm_check_serial(dk->serial, why, sizeof(why)))
 			fail(&v, "%s.serial: %s", what, why);
+		if (dk->alias && !vm_check_alias(dk->alias, why, sizeof(why)))
+			fail(&v, "%s.alias: %s", what, why);
 	}
 	if (cfg->nnets > VM_MAX_NETS)
 		fail(&v, "net: at most %d network interfaces (got %zu)", VM_MAX_NETS,
@@ -220,7 +272,10 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 			fail(&v, "net[%zu].tap: %s", i, why);
 		if (n->bridge && !vm_check_ifname(n->bridge, why, sizeof(why)))
 			fail(&v, "net[%zu].bridge: %s", i, why);
+		if (n->alias && !vm_check_alias(n->alias, why, sizeof(why)))
+			fail(&v, "net[%zu].alias: %s", i, why);
 	}
+	check_aliases(&v, cfg);
 	return v.n ? -EINVAL : 0;
 }
 
@@ -235,4 +290,101 @@ int vm_config_parse_mac(const char *s, uint8_t mac[6])
 		mac[i] = (uint8_t)(hi * 16 + lo);
 	}
 	return 0;
+}
+
+int vm_config_random_mac(uint8_t mac[6])
+{
+	uint8_t rnd[3];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return errno ? -errno : -EIO;
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	memcpy(mac + 3, rnd, sizeof(rnd));
+	return 0;
+}
+
+int vm_config_parse_uuid(const char *s, uint8_t uuid[VM_UUID_LEN])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < VM_UUID_LEN; i++) {
+		if (o == 8 || o == 13 || o == 18 || o == 23) {
+			if (s[o] != '-')
+				return -EINVAL;
+			o++;
+		}
+		int hi = hex_digit((unsigned char)s[o]);
+		int lo = hi < 0 ? -1 : hex_digit((unsigned char)s[o + 1]);
+		if (lo < 0)
+			return -EINVAL;
+		uuid[i] = (uint8_t)(hi * 16 + lo);
+		o += 2;
+	}
+	return s[o] ? -EINVAL : 0;
+}
+
+const char *vm_config_format_uuid(const uint8_t u[VM_UUID_LEN], char buf[VM_UUID_STR])
+{
+	snprintf(buf, VM_UUID_STR, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
+		u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	return buf;
+}
+
+int vm_config_random_uuid(uint8_t uuid[VM_UUID_LEN])
+{
+	if (getrandom(uuid, VM_UUID_LEN, 0) != VM_UUID_LEN)
+		return errno ? -errno : -EIO;
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* version 4 */
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool disk_eq(const struct disk_config *a, const struct disk_config *b)
+{
+	return str_eq(a->path, b->path) && a->readonly == b->readonly && a->cache == b->cache &&
+		a->format == b->format && str_eq(a->serial, b->serial) && str_eq(a->alias, b->alias);
+}
+
+static bool net_eq(const struct net_config *a, const struct net_config *b)
+{
+	return str_eq(a->tap, b->tap) && a->has_mac == b->has_mac &&
+		(!a->has_mac || !memcmp(a->mac, b->mac, 6)) && str_eq(a->bridge, b->bridge) &&
+		a->mac_spoofing == b->mac_spoofing && str_eq(a->alias, b->alias);
+}
+
+bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)
+{
+	if (!str_eq(a->name, b->name) || a->cpus != b->cpus || a->memory != b->memory ||
+			a->nested != b->nested || a->on_reboot != b->on_reboot ||
+			a->on_poweroff != b->on_poweroff || a->on_crash != b->on_crash ||
+			a->has_uuid != b->has_uuid || (a->has_uuid && memcmp(a->uuid, b->uuid,
+			VM_UUID_LEN)) || !str_eq(a->title, b->title) ||
+			!str_eq(a->description, b->description) ||
+			a->current_memory != b->current_memory)
+		return false;
+	if (!str_eq(a->kernel, b->kernel) || !str_eq(a->initrd, b->initrd) ||
+			!str_eq(a->cmdline, b->cmdline) || a->acpi != b->acpi ||
+			a->direct_boot != b->direct_boot)
+		return false;
+	if (a->console != b->console || !str_eq(a->console_path, b->console_path) ||
+			a->virtio_console != b->virtio_console || !str_eq(a->api_socket, b->api_socket))
+		return false;
+	if (a->ndisks != b->ndisks || a->nnets != b->nnets || a->rng != b->rng ||
+			a->balloon != b->balloon || a->ndisks > VM_MAX_DISKS || a->nnets > VM_MAX_NETS)
+		return false;
+	for (size_t i = 0; i < a->ndisks; i++)
+		if (!disk_eq(&a->disks[i], &b->disks[i]))
+			return false;
+	for (size_t i = 0; i < a->nnets; i++)
+		if (!net_eq(&a->nets[i], &b->nets[i]))
+			return false;
+	return true;
 }

@@ -2,7 +2,9 @@
 /*
  * vm_config schema: maps a parsed TOML tree onto struct vm_config, key by
  * key. Each problem is reported as "FILE:LINE:COL: KEY.PATH: message" and
- * the walk goes on, so that one run lists every error in the file.
+ * the walk goes on, so that one run lists every error in the file. The
+ * top-level keys, [boot], [console] and [api] are here; [[disk]], [[net]],
+ * [rng] and [balloon] in vm_config_schema_dev.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,11 +13,6 @@
 #include <string.h>
 
 #include "vm_config_internal.h"
-
-struct field {
-	const char *key;
-	void (*set)(struct vmc_ctx *c, const struct toml_node *v, void *obj);
-};
 
 static void verr(struct vmc_ctx *c, const struct toml_node *n, bool at_key, const char *fmt,
 	va_list ap)
@@ -32,10 +29,7 @@ static void verr(struct vmc_ctx *c, const struct toml_node *n, bool at_key, cons
 	c->errors++;
 }
 
-/* An error about the value of n, positioned on the value. */
-static void err(struct vmc_ctx *c, const struct toml_node *n, const char *fmt, ...)
-	NV_PRINTF(3, 4);
-static void err(struct vmc_ctx *c, const struct toml_node *n, const char *fmt, ...)
+void vmc_err(struct vmc_ctx *c, const struct toml_node *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -54,7 +48,7 @@ static void err_key(struct vmc_ctx *c, const struct toml_node *n, const char *fm
 	va_end(ap);
 }
 
-static const char *a_type(const struct toml_node *v)
+const char *vmc_a_type(const struct toml_node *v)
 {
 	switch (toml_node_type(v)) {
 	case TOML_TABLE:
@@ -82,7 +76,7 @@ static const char *a_type(const struct toml_node *v)
 }
 
 /* Visits every key of table t: known ones through fields, the others are errors. */
-static void walk(struct vmc_ctx *c, const struct toml_node *t, const struct field *fields,
+void vmc_walk(struct vmc_ctx *c, const struct toml_node *t, const struct vmc_field *fields,
 	size_t nfields, void *obj)
 {
 	for (size_t i = 0; i < toml_table_len(t); i++) {
@@ -107,62 +101,62 @@ static void walk(struct vmc_ctx *c, const struct toml_node *t, const struct fiel
 }
 
 /* A string without NUL bytes; NULL (error reported) otherwise. */
-static const char *get_str(struct vmc_ctx *c, const struct toml_node *v, const char *expect)
+const char *vmc_get_str(struct vmc_ctx *c, const struct toml_node *v, const char *expect)
 {
 	const char *s;
 	size_t len;
 
 	if (toml_get_string(v, &s, &len) < 0) {
-		err(c, v, "expected %s, got %s", expect, a_type(v));
+		vmc_err(c, v, "expected %s, got %s", expect, vmc_a_type(v));
 		return NULL;
 	}
 	if (strlen(s) != len) {
-		err(c, v, "must not contain NUL characters");
+		vmc_err(c, v, "must not contain NUL characters");
 		return NULL;
 	}
 	return s;
 }
 
-static bool get_bool(struct vmc_ctx *c, const struct toml_node *v, bool *out)
+bool vmc_get_bool(struct vmc_ctx *c, const struct toml_node *v, bool *out)
 {
 	if (toml_get_bool(v, out) == 0)
 		return true;
-	err(c, v, "expected a boolean (true or false), got %s", a_type(v));
+	vmc_err(c, v, "expected a boolean (true or false), got %s", vmc_a_type(v));
 	return false;
 }
 
-static void set_owned(struct vmc_ctx *c, const struct toml_node *v, char **dst, char *s)
+void vmc_set_owned(struct vmc_ctx *c, const struct toml_node *v, char **dst, char *s)
 {
 	if (!s) {
-		err(c, v, "out of memory");
+		vmc_err(c, v, "out of memory");
 		return;
 	}
 	free(*dst);
 	*dst = s;
 }
 
-static void set_string(struct vmc_ctx *c, const struct toml_node *v, char **dst)
+void vmc_set_string(struct vmc_ctx *c, const struct toml_node *v, char **dst)
 {
-	const char *s = get_str(c, v, "a string");
+	const char *s = vmc_get_str(c, v, "a string");
 	if (s)
-		set_owned(c, v, dst, strdup(s));
+		vmc_set_owned(c, v, dst, strdup(s));
 }
 
 /* A path: resolved against the directory of the file. */
-static void set_path(struct vmc_ctx *c, const struct toml_node *v, char **dst)
+void vmc_set_path(struct vmc_ctx *c, const struct toml_node *v, char **dst)
 {
-	const char *s = get_str(c, v, "a path (string)");
+	const char *s = vmc_get_str(c, v, "a path (string)");
 	if (!s)
 		return;
 	if (!s[0]) {
-		err(c, v, "path must not be empty");
+		vmc_err(c, v, "path must not be empty");
 		return;
 	}
-	set_owned(c, v, dst, vmc_resolve(c->base, s));
+	vmc_set_owned(c, v, dst, vmc_resolve(c->base, s));
 }
 
 /* One of the words of k; returns its value or -1 (error reported). */
-static int get_enum(struct vmc_ctx *c, const struct toml_node *v, enum vm_words k)
+int vmc_get_enum(struct vmc_ctx *c, const struct toml_node *v, enum vm_words k)
 {
 	char list[128];
 	const char *s = toml_string(v);
@@ -172,17 +166,17 @@ static int get_enum(struct vmc_ctx *c, const struct toml_node *v, enum vm_words 
 		return m;
 	vm_word_list(k, true, list, sizeof(list));
 	if (!s)
-		err(c, v, "expected one of %s, got %s", list, a_type(v));
+		vmc_err(c, v, "expected one of %s, got %s", list, vmc_a_type(v));
 	else
-		err(c, v, "\"%.64s\" is not one of %s", s, list);
+		vmc_err(c, v, "\"%.64s\" is not one of %s", s, list);
 	return -1;
 }
 
-static bool is_table(struct vmc_ctx *c, const struct toml_node *v, const char *header)
+bool vmc_is_table(struct vmc_ctx *c, const struct toml_node *v, const char *header)
 {
 	if (toml_node_type(v) == TOML_TABLE)
 		return true;
-	err(c, v, "expected a table (%s), got %s", header, a_type(v));
+	vmc_err(c, v, "expected a table (%s), got %s", header, vmc_a_type(v));
 	return false;
 }
 
@@ -190,16 +184,16 @@ static bool is_table(struct vmc_ctx *c, const struct toml_node *v, const char *h
 
 static void f_name(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	const char *s = get_str(c, v, "a string");
+	const char *s = vmc_get_str(c, v, "a string");
 	char why[128];
 
 	if (!s)
 		return;
 	if (!vm_check_name(s, why, sizeof(why))) {
-		err(c, v, "%s", why);
+		vmc_err(c, v, "%s", why);
 		return;
 	}
-	set_owned(c, v, &c->cfg->name, strdup(s));
+	vmc_set_owned(c, v, &c->cfg->name, strdup(s));
 }
 
 static void f_cpus(struct vmc_ctx *c, const struct toml_node *v, void *obj)
@@ -208,62 +202,144 @@ static void f_cpus(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 	int64_t n;
 
 	if (toml_get_int(v, &n) < 0) {
-		err(c, v, "expected an integer (1..%d), got %s", VM_MAX_CPUS, a_type(v));
+		vmc_err(c, v, "expected an integer (1..%d), got %s", VM_MAX_CPUS, vmc_a_type(v));
 		return;
 	}
 	if (!vm_check_cpus(n, why, sizeof(why))) {
-		err(c, v, "%s", why);
+		vmc_err(c, v, "%s", why);
 		return;
 	}
 	c->cfg->cpus = (unsigned)n;
 }
 
-static void f_memory(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+/* A size: an integer (MiB) or a string with a suffix; false (error reported) otherwise. */
+static bool get_size(struct vmc_ctx *c, const struct toml_node *v, uint64_t *out)
 {
 	const char *s;
-	uint64_t bytes;
-	char why[128];
 	int64_t mib;
 
 	if (toml_get_int(v, &mib) == 0) {
 		if (mib < 0 || (uint64_t)mib > UINT64_MAX / MiB) {
-			err(c, v, "%lld MiB is out of range", (long long)mib);
-			return;
+			vmc_err(c, v, "%lld MiB is out of range", (long long)mib);
+			return false;
 		}
-		bytes = (uint64_t)mib * MiB;
-	} else if ((s = toml_string(v))) {
-		int rc = parse_size(s, false, &bytes);
+		*out = (uint64_t)mib * MiB;
+		return true;
+	}
+	if ((s = toml_string(v))) {
+		int rc = parse_size(s, false, out);
 		if (rc == -ERANGE) {
-			err(c, v, "\"%.64s\" is too large", s);
-			return;
+			vmc_err(c, v, "\"%.64s\" is too large", s);
+			return false;
 		}
 		if (rc < 0) {
-			err(c, v, "\"%.64s\" is not a size (expected a number with an optional "
+			vmc_err(c, v, "\"%.64s\" is not a size (expected a number with an optional "
 				"K/M/G/T suffix, e.g. \"512M\" or \"4GiB\")", s);
-			return;
+			return false;
 		}
-	} else {
-		err(c, v, "expected an integer (MiB) or a string such as \"512M\", got %s",
-			a_type(v));
-		return;
+		return true;
 	}
+	vmc_err(c, v, "expected an integer (MiB) or a string such as \"512M\", got %s",
+		vmc_a_type(v));
+	return false;
+}
+
+static void f_memory(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	uint64_t bytes;
+	char why[128];
+
+	if (!get_size(c, v, &bytes))
+		return;
 	if (!vm_check_memory(bytes, why, sizeof(why))) {
-		err(c, v, "%s", why);
+		vmc_err(c, v, "%s", why);
 		return;
 	}
 	c->cfg->memory = bytes;
 }
 
+/* Its rule needs memory and balloon: checked once the whole file is read (vmc_apply). */
+static void f_current_memory(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	uint64_t bytes;
+
+	if (get_size(c, v, &bytes))
+		c->cfg->current_memory = bytes;
+}
+
+static void f_uuid(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	const char *s = vmc_get_str(c, v, "a UUID string (\"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\")");
+	uint8_t u[VM_UUID_LEN];
+	char why[128];
+
+	if (!s)
+		return;
+	if (vm_config_parse_uuid(s, u) < 0) {
+		vmc_err(c, v, "\"%.64s\" is not a UUID (expected 8-4-4-4-12 hexadecimal digits, e.g. "
+			"\"6f1f7a2e-0c1d-4e5f-8a9b-0c1d2e3f4a5b\")", s);
+		return;
+	}
+	if (!vm_check_uuid(u, why, sizeof(why))) {
+		vmc_err(c, v, "%s", why);
+		return;
+	}
+	memcpy(c->cfg->uuid, u, VM_UUID_LEN);
+	c->cfg->has_uuid = true;
+}
+
+static void f_title(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	const char *s = vmc_get_str(c, v, "a string");
+	char why[128];
+
+	if (!s)
+		return;
+	if (!vm_check_title(s, why, sizeof(why))) {
+		vmc_err(c, v, "%s", why);
+		return;
+	}
+	vmc_set_owned(c, v, &c->cfg->title, strdup(s));
+}
+
+static void f_description(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	const char *s = vmc_get_str(c, v, "a string");
+	char why[160];
+
+	if (!s)
+		return;
+	if (!vm_check_description(s, why, sizeof(why))) {
+		vmc_err(c, v, "%s", why);
+		return;
+	}
+	vmc_set_owned(c, v, &c->cfg->description, strdup(s));
+}
+
+static void f_on_poweroff(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	int m = vmc_get_enum(c, v, VM_WORDS_ON_POWEROFF);
+	if (m >= 0)
+		c->cfg->on_poweroff = (enum on_poweroff)m;
+}
+
+static void f_on_crash(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	int m = vmc_get_enum(c, v, VM_WORDS_ON_CRASH);
+	if (m >= 0)
+		c->cfg->on_crash = (enum on_crash)m;
+}
+
 static void f_nested(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	int m = get_enum(c, v, VM_WORDS_NESTED);
+	int m = vmc_get_enum(c, v, VM_WORDS_NESTED);
 	if (m >= 0)
 		c->cfg->nested = (enum nested_mode)m;
 }
 
 static void f_on_reboot(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	int m = get_enum(c, v, VM_WORDS_ON_REBOOT);
+	int m = vmc_get_enum(c, v, VM_WORDS_ON_REBOOT);
 	if (m >= 0)
 		c->cfg->on_reboot = (enum on_reboot)m;
 }
@@ -272,30 +348,30 @@ static void f_on_reboot(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 
 static void f_kernel(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	set_path(c, v, &c->cfg->kernel);
+	vmc_set_path(c, v, &c->cfg->kernel);
 }
 
 static void f_initrd(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	set_path(c, v, &c->cfg->initrd);
+	vmc_set_path(c, v, &c->cfg->initrd);
 }
 
 static void f_cmdline(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	set_string(c, v, &c->cfg->cmdline);
+	vmc_set_string(c, v, &c->cfg->cmdline);
 }
 
 static void f_acpi(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	get_bool(c, v, &c->cfg->acpi);
+	vmc_get_bool(c, v, &c->cfg->acpi);
 }
 
 static void f_direct(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	get_bool(c, v, &c->cfg->direct_boot);
+	vmc_get_bool(c, v, &c->cfg->direct_boot);
 }
 
-static const struct field boot_fields[] = {
+static const struct vmc_field boot_fields[] = {
 	{ "kernel", f_kernel },
 	{ "initrd", f_initrd },
 	{ "cmdline", f_cmdline },
@@ -305,30 +381,30 @@ static const struct field boot_fields[] = {
 
 static void f_boot(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	if (is_table(c, v, "[boot]"))
-		walk(c, v, boot_fields, ARRAY_SIZE(boot_fields), NULL);
+	if (vmc_is_table(c, v, "[boot]"))
+		vmc_walk(c, v, boot_fields, ARRAY_SIZE(boot_fields), NULL);
 }
 
 /* ---- [console] ---- */
 
 static void f_console_mode(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	int m = get_enum(c, v, VM_WORDS_CONSOLE);
+	int m = vmc_get_enum(c, v, VM_WORDS_CONSOLE);
 	if (m >= 0)
 		c->cfg->console = (enum console_mode)m;
 }
 
 static void f_console_path(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	set_path(c, v, &c->cfg->console_path);
+	vmc_set_path(c, v, &c->cfg->console_path);
 }
 
 static void f_console_virtio(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	get_bool(c, v, &c->cfg->virtio_console);
+	vmc_get_bool(c, v, &c->cfg->virtio_console);
 }
 
-static const struct field console_fields[] = {
+static const struct vmc_field console_fields[] = {
 	{ "mode", f_console_mode },
 	{ "path", f_console_path },
 	{ "virtio", f_console_virtio },
@@ -338,12 +414,12 @@ static void f_console(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
 	const struct toml_node *mode = toml_table_get(v, "mode");
 
-	if (!is_table(c, v, "[console]"))
+	if (!vmc_is_table(c, v, "[console]"))
 		return;
-	walk(c, v, console_fields, ARRAY_SIZE(console_fields), NULL);
+	vmc_walk(c, v, console_fields, ARRAY_SIZE(console_fields), NULL);
 	if (mode && c->cfg->console == CONSOLE_FILE && !c->cfg->console_path &&
 			!toml_table_get(v, "path"))
-		err(c, mode, "mode \"file\" needs a path (add console.path = \"...\")");
+		vmc_err(c, mode, "mode \"file\" needs a path (add console.path = \"...\")");
 }
 
 /* ---- [api] ---- */
@@ -352,228 +428,52 @@ static void f_api_socket(struct vmc_ctx *c, const struct toml_node *v, void *obj
 {
 	char why[512];
 
-	set_path(c, v, &c->cfg->api_socket);
+	vmc_set_path(c, v, &c->cfg->api_socket);
 	if (c->cfg->api_socket && !vm_check_socket_path(c->cfg->api_socket, why, sizeof(why)))
-		err(c, v, "%s", why);
+		vmc_err(c, v, "%s", why);
 }
 
-static const struct field api_fields[] = {
+static const struct vmc_field api_fields[] = {
 	{ "socket", f_api_socket },
 };
 
 static void f_api(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
-	if (is_table(c, v, "[api]"))
-		walk(c, v, api_fields, ARRAY_SIZE(api_fields), NULL);
+	if (vmc_is_table(c, v, "[api]"))
+		vmc_walk(c, v, api_fields, ARRAY_SIZE(api_fields), NULL);
 }
 
-/* ---- [[disk]] ---- */
-
-static void f_disk_path(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	set_path(c, v, &((struct disk_config *)obj)->path);
-}
-
-static void f_disk_readonly(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	get_bool(c, v, &((struct disk_config *)obj)->readonly);
-}
-
-static void f_disk_cache(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	int m = get_enum(c, v, VM_WORDS_DISK_CACHE);
-	if (m >= 0)
-		((struct disk_config *)obj)->cache = (enum disk_cache)m;
-}
-
-static void f_disk_format(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	int m = get_enum(c, v, VM_WORDS_DISK_FORMAT);
-	if (m >= 0)
-		((struct disk_config *)obj)->format = (enum disk_format)m;
-}
-
-static void f_disk_serial(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	const char *s = get_str(c, v, "a string");
-	char why[128];
-
-	if (!s)
-		return;
-	if (!vm_check_serial(s, why, sizeof(why))) {
-		err(c, v, "%s", why);
-		return;
-	}
-	set_owned(c, v, &((struct disk_config *)obj)->serial, strdup(s));
-}
-
-static const struct field disk_fields[] = {
-	{ "path", f_disk_path },
-	{ "readonly", f_disk_readonly },
-	{ "cache", f_disk_cache },
-	{ "format", f_disk_format },
-	{ "serial", f_disk_serial },
-};
-
-/* ---- [[net]] ---- */
-
-static void set_ifname(struct vmc_ctx *c, const struct toml_node *v, char **dst)
-{
-	const char *s = get_str(c, v, "an interface name (string)");
-	char why[160];
-
-	if (!s)
-		return;
-	if (!vm_check_ifname(s, why, sizeof(why))) {
-		err(c, v, "%s", why);
-		return;
-	}
-	set_owned(c, v, dst, strdup(s));
-}
-
-static void f_net_tap_name(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	set_ifname(c, v, &((struct net_config *)obj)->tap);
-}
-
-static void f_net_bridge(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	set_ifname(c, v, &((struct net_config *)obj)->bridge);
-}
-
-static void f_net_mac(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	struct net_config *n = obj;
-	const char *s = get_str(c, v, "a MAC address string (\"52:54:00:12:34:56\")");
-	uint8_t mac[6];
-	char why[160];
-
-	if (!s)
-		return;
-	if (vm_config_parse_mac(s, mac) < 0) {
-		err(c, v, "\"%.64s\" is not a MAC address (expected xx:xx:xx:xx:xx:xx, e.g. "
-			"\"52:54:00:12:34:56\")", s);
-		return;
-	}
-	if (!vm_check_mac(mac, why, sizeof(why))) {
-		err(c, v, "%s", why);
-		return;
-	}
-	memcpy(n->mac, mac, 6);
-	n->has_mac = true;
-}
-
-static void f_net_spoof(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	get_bool(c, v, &((struct net_config *)obj)->mac_spoofing);
-}
-
-static const struct field net_fields[] = {
-	{ "tap", f_net_tap_name },
-	{ "mac", f_net_mac },
-	{ "bridge", f_net_bridge },
-	{ "mac_spoofing", f_net_spoof },
-};
-
-/*
- * [[disk]] and [[net]]: an array of tables (a static array of inline tables
- * is accepted too). Elements past max are reported, and still checked.
- */
-static void f_disk(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	struct vm_config *cfg = c->cfg;
-
-	if (toml_node_type(v) != TOML_ARRAY) {
-		err(c, v, "expected an array of tables ([[disk]] sections), got %s", a_type(v));
-		return;
-	}
-	for (size_t i = 0; i < toml_array_len(v); i++) {
-		const struct toml_node *e = toml_array_at(v, i);
-		struct disk_config dk = { 0 };
-		unsigned before = c->errors;
-
-		if (!is_table(c, e, "[[disk]]"))
-			continue;
-		walk(c, e, disk_fields, ARRAY_SIZE(disk_fields), &dk);
-		if (!dk.path && !toml_table_get(e, "path"))
-			err(c, e, "missing required key 'path'");
-		if (c->errors == before && cfg->ndisks >= VM_MAX_DISKS)
-			err(c, e, "too many disks (at most %d)", VM_MAX_DISKS);
-		if (c->errors == before) {
-			cfg->disks[cfg->ndisks++] = dk;
-		} else {
-			free(dk.path);
-			free(dk.serial);
-		}
-	}
-}
-
-static void f_net(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	struct vm_config *cfg = c->cfg;
-
-	if (toml_node_type(v) != TOML_ARRAY) {
-		err(c, v, "expected an array of tables ([[net]] sections), got %s", a_type(v));
-		return;
-	}
-	for (size_t i = 0; i < toml_array_len(v); i++) {
-		const struct toml_node *e = toml_array_at(v, i);
-		struct net_config n = { 0 };
-		unsigned before = c->errors;
-
-		if (!is_table(c, e, "[[net]]"))
-			continue;
-		walk(c, e, net_fields, ARRAY_SIZE(net_fields), &n);
-		if (c->errors == before && cfg->nnets >= VM_MAX_NETS)
-			err(c, e, "too many network interfaces (at most %d)", VM_MAX_NETS);
-		if (c->errors == before) {
-			cfg->nets[cfg->nnets++] = n;
-		} else {
-			free(n.tap);
-			free(n.bridge);
-		}
-	}
-}
-
-/* ---- [rng], [balloon] ---- */
-
-static void f_enabled(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	get_bool(c, v, obj);
-}
-
-static const struct field enabled_fields[] = {
-	{ "enabled", f_enabled },
-};
-
-static void f_rng(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	if (is_table(c, v, "[rng]"))
-		walk(c, v, enabled_fields, ARRAY_SIZE(enabled_fields), &c->cfg->rng);
-}
-
-static void f_balloon(struct vmc_ctx *c, const struct toml_node *v, void *obj)
-{
-	if (is_table(c, v, "[balloon]"))
-		walk(c, v, enabled_fields, ARRAY_SIZE(enabled_fields), &c->cfg->balloon);
-}
-
-static const struct field top_fields[] = {
+static const struct vmc_field top_fields[] = {
 	{ "name", f_name },
+	{ "uuid", f_uuid },
+	{ "title", f_title },
+	{ "description", f_description },
 	{ "cpus", f_cpus },
 	{ "memory", f_memory },
+	{ "current_memory", f_current_memory },
 	{ "nested", f_nested },
 	{ "on_reboot", f_on_reboot },
+	{ "on_poweroff", f_on_poweroff },
+	{ "on_crash", f_on_crash },
 	{ "boot", f_boot },
 	{ "console", f_console },
 	{ "api", f_api },
-	{ "disk", f_disk },
-	{ "net", f_net },
-	{ "rng", f_rng },
-	{ "balloon", f_balloon },
+	{ "disk", vmc_f_disk },
+	{ "net", vmc_f_net },
+	{ "rng", vmc_f_rng },
+	{ "balloon", vmc_f_balloon },
 };
 
 void vmc_apply(struct vmc_ctx *ctx, const struct toml_node *root)
 {
-	walk(ctx, root, top_fields, ARRAY_SIZE(top_fields), NULL);
+	const struct toml_node *cur = toml_table_get(root, "current_memory");
+	struct vm_config *cfg = ctx->cfg;
+	unsigned before = ctx->errors;
+	char why[256];
+
+	vmc_walk(ctx, root, top_fields, ARRAY_SIZE(top_fields), NULL);
+	/* current_memory against memory and [balloon], wherever in the file they are */
+	if (cur && ctx->errors == before && !vm_check_current_memory(cfg->current_memory,
+			cfg->memory, cfg->balloon, why, sizeof(why)))
+		vmc_err(ctx, cur, "%s", why);
 }

@@ -22,6 +22,8 @@ static const char *const cache_words[] = { [DISK_CACHE_WRITEBACK] = "writeback",
 	[DISK_CACHE_UNSAFE] = "unsafe" };
 static const char *const format_words[] = { [DISK_FORMAT_RAW] = "raw" };
 static const char *const switch_words[] = { "off", "on" };
+static const char *const on_poweroff_words[] = { [ON_POWEROFF_EXIT] = "exit" };
+static const char *const on_crash_words[] = { [ON_CRASH_EXIT] = "exit" };
 
 static const struct {
 	const char *const *w;
@@ -33,6 +35,8 @@ static const struct {
 	[VM_WORDS_DISK_CACHE] = { cache_words, ARRAY_SIZE(cache_words) },
 	[VM_WORDS_DISK_FORMAT] = { format_words, ARRAY_SIZE(format_words) },
 	[VM_WORDS_SWITCH] = { switch_words, ARRAY_SIZE(switch_words) },
+	[VM_WORDS_ON_POWEROFF] = { on_poweroff_words, ARRAY_SIZE(on_poweroff_words) },
+	[VM_WORDS_ON_CRASH] = { on_crash_words, ARRAY_SIZE(on_crash_words) },
 };
 
 int vm_word_value(enum vm_words k, const char *word)
@@ -194,5 +198,88 @@ bool vm_check_socket_path(const char *s, char *why, size_t cap)
 		return true;
 	snprintf(why, cap, "socket path \"%s\" is longer than %d bytes, the limit for unix sockets",
 		s, VM_SOCKET_MAX);
+	return false;
+}
+
+bool vm_check_uuid(const uint8_t uuid[VM_UUID_LEN], char *why, size_t cap)
+{
+	for (size_t i = 0; i < VM_UUID_LEN; i++)
+		if (uuid[i])
+			return true;
+	snprintf(why, cap, "the nil UUID 00000000-0000-0000-0000-000000000000 cannot identify a VM");
+	return false;
+}
+
+/* The first control character of s that allow does not list, or NULL. */
+static const char *control_char(const char *s, const char *allow)
+{
+	for (const char *p = s; *p; p++)
+		if (((unsigned char)*p < 0x20 || *p == 0x7f) && !strchr(allow, *p))
+			return p;
+	return NULL;
+}
+
+bool vm_check_title(const char *s, char *why, size_t cap)
+{
+	const char *p = control_char(s, "");
+
+	if (!p)
+		return true;
+	if (*p == '\n')
+		snprintf(why, cap, "must be one line (found a newline)");
+	else
+		snprintf(why, cap, "must not contain control characters (found U+%04X)",
+			(unsigned)(unsigned char)*p);
+	return false;
+}
+
+bool vm_check_description(const char *s, char *why, size_t cap)
+{
+	const char *p = control_char(s, "\t\n\r");
+
+	if (!p)
+		return true;
+	snprintf(why, cap, "must not contain control characters other than tab, newline and "
+		"carriage return (found U+%04X)", (unsigned)(unsigned char)*p);
+	return false;
+}
+
+bool vm_check_current_memory(uint64_t current, uint64_t memory, bool balloon, char *why,
+	size_t cap)
+{
+	char got[48], mem[48];
+
+	if (!current)
+		return true;
+	vm_size_str(current, got, sizeof(got));
+	vm_size_str(memory, mem, sizeof(mem));
+	if (current % (4 * KiB)) {
+		snprintf(why, cap, "must be a multiple of 4 KiB (got %s)", got);
+		return false;
+	}
+	if (current > memory) {
+		snprintf(why, cap, "%s is more than memory (%s)", got, mem);
+		return false;
+	}
+	if (current < memory && !balloon) {
+		snprintf(why, cap, "%s is below memory (%s), which needs a balloon device to hold "
+			"the difference", got, mem);
+		return false;
+	}
+	return true;
+}
+
+bool vm_check_alias(const char *s, char *why, size_t cap)
+{
+	size_t n = strlen(s);
+	bool bad = n <= 3 || n > VM_ALIAS_MAX || strncmp(s, "ua-", 3);
+
+	for (const char *p = s; !bad && *p; p++)
+		bad = !((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '_' || *p == '-');
+	if (!bad)
+		return true;
+	snprintf(why, cap, "\"%.64s\" is not a user alias (\"ua-\" then letters, digits, '_' or "
+		"'-', at most %d characters)", s, VM_ALIAS_MAX);
 	return false;
 }

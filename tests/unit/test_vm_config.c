@@ -213,21 +213,24 @@ static void test_unknown_keys(void **state)
 	expect_one("cpus = 2\n\n[boot]\nkernel = \"/k\"\n\n\nkernal = \"/k\"\n",
 		"vm.toml:7:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)");
 	expect_one("cpu = 2\n",
-		"vm.toml:1:1: cpu: unknown key (expected one of: name, cpus, memory, nested, "
-		"on_reboot, boot, console, api, disk, net, rng, balloon)");
+		"vm.toml:1:1: cpu: unknown key (expected one of: name, uuid, title, description, "
+		"cpus, memory, current_memory, nested, on_reboot, on_poweroff, on_crash, boot, console, "
+		"api, disk, net, rng, balloon)");
 	expect_one("[[disk]]\npath = \"/d\"\n[[disk]]\npath = \"/e\"\nro = true\n",
 		"vm.toml:5:1: disk[1].ro: unknown key (expected one of: path, readonly, cache, format, "
-		"serial)");
+		"serial, alias)");
 	expect_one("[bot]\nkernel = 1\n",
-		"vm.toml:1:2: bot: unknown key (expected one of: name, cpus, memory, nested, "
-		"on_reboot, boot, console, api, disk, net, rng, balloon)");
+		"vm.toml:1:2: bot: unknown key (expected one of: name, uuid, title, description, "
+		"cpus, memory, current_memory, nested, on_reboot, on_poweroff, on_crash, boot, console, "
+		"api, disk, net, rng, balloon)");
 	expect_one("boot.x.y = 1\n",
 		"vm.toml:1:6: boot.x: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)");
 	expect_one("[rng]\nenable = true\n",
 		"vm.toml:2:1: rng.enable: unknown key (expected one of: enabled)");
 	expect_one("\"my key\" = 1\n",
-		"vm.toml:1:1: \"my key\": unknown key (expected one of: name, cpus, memory, nested, "
-		"on_reboot, boot, console, api, disk, net, rng, balloon)");
+		"vm.toml:1:1: \"my key\": unknown key (expected one of: name, uuid, title, description, "
+		"cpus, memory, current_memory, nested, on_reboot, on_poweroff, on_crash, boot, console, "
+		"api, disk, net, rng, balloon)");
 }
 
 static void test_wrong_types(void **state)
@@ -320,8 +323,9 @@ static void test_all_errors_at_once(void **state)
 		"vm.toml:1:8: cpus: must be between 1 and 255 (got 0)",
 		"vm.toml:2:10: memory: must be at least 16 MiB (got 1 KiB)",
 		"vm.toml:3:10: nested: \"maybe\" is not one of \"off\", \"auto\", \"on\"",
-		"vm.toml:4:1: colour: unknown key (expected one of: name, cpus, memory, nested, "
-			"on_reboot, boot, console, api, disk, net, rng, balloon)",
+		"vm.toml:4:1: colour: unknown key (expected one of: name, uuid, title, description, "
+			"cpus, memory, current_memory, nested, on_reboot, on_poweroff, on_crash, boot, "
+			"console, api, disk, net, rng, balloon)",
 		"vm.toml:6:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)",
 		"vm.toml:7:8: boot.acpi: expected a boolean (true or false), got an integer",
 		"vm.toml:8:1: disk[0]: missing required key 'path'",
