@@ -222,6 +222,10 @@ static int add_others(struct vm *vm, char **err)
 		};
 		if ((r = virtio_balloon_new(vm->pci, &c, -1, &vm->balloon)) < 0)
 			return fail(err, r, "virtio-balloon", NULL);
+		/* current_memory: the guest starts with the difference ballooned out. */
+		if (vm->cfg->current_memory && vm->cfg->current_memory < vm->cfg->memory)
+			virtio_balloon_set_target(vm->balloon, (uint32_t)((vm->cfg->memory -
+				vm->cfg->current_memory) / VIRTIO_BALLOON_PAGE_SIZE));
 		if ((r = add_device(vm, "virtio-balloon", "virtio-balloon", vm->balloon, 0,
 			     vm_device_status_balloon, (void (*)(void *))virtio_balloon_free)) < 0) {
 			virtio_balloon_free(vm->balloon);
