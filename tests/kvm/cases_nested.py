@@ -35,7 +35,8 @@ L2_MODULES = ["virtio_pci", "virtio_blk"]
 VIRT = {"AuthenticAMD": {"vendor": "AMD", "virt": "SVM", "flag": "svm", "module": "kvm_amd"},
         "GenuineIntel": {"vendor": "Intel", "virt": "VMX", "flag": "vmx", "module": "kvm_intel"}}
 HINT = "vmm nested enable"
-HOST_CHECKS = ["cpu-vendor", "cpu-virt", "kvm-device", "kvm-api", "kvm-module", "nested-param",
+HOST_CHECKS = ["cpu-vendor", "cpu-virt", "kvm-device", "kvm-api", "kvm-backend", "kvm-module",
+               "nested-param",
                "kvm-cpuid", "nested-state", "ept-npt", "host-memory", "host-hypervisor"]
 L3_TIMEOUT = 900
 
