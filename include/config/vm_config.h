@@ -52,6 +52,7 @@
  *              VM_ALIAS_MAX bytes, unique among devices); at most VM_MAX_DISKS
  *   [[net]]    tap = "name", mac = "52:54:00:12:34:56" (unicast, not all zero), bridge = "br0"
  *              (interface names: 1 to 15 characters, no '/', ':' or spaces),
+ *              fd = N (a tap descriptor handed to vmm, as libvirt hands them; no tap or bridge then),
  *              mac_spoofing = false, alias = "ua-..."; at most VM_MAX_NETS
  *   [rng]      enabled = true
  *   [balloon]  enabled = true
@@ -107,6 +108,7 @@ struct net_config {
 	uint8_t mac[6];
 	bool has_mac;    /* false: a MAC is generated */
 	char *bridge;    /* attach a created tap to this bridge */
+	int fd;          /* a tap descriptor handed to vmm (>= 3); 0: open or create one */
 	bool mac_spoofing;
 	char *alias;     /* a libvirt user alias ("ua-..."), or NULL */
 };
@@ -231,6 +233,7 @@ bool vm_check_ifname(const char *s, char *why, size_t cap);
 bool vm_check_serial(const char *s, char *why, size_t cap);
 bool vm_check_mac(const uint8_t mac[6], char *why, size_t cap);
 bool vm_check_socket_path(const char *s, char *why, size_t cap);
+bool vm_check_tap_fd(int64_t fd, char *why, size_t cap);
 /* Not the nil UUID. */
 bool vm_check_uuid(const uint8_t uuid[VM_UUID_LEN], char *why, size_t cap);
 /* One line: no control characters. */

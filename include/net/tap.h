@@ -48,6 +48,13 @@ struct tap_conf {
  * left behind.
  */
 int tap_open(const struct tap_conf *c, struct tap **out, char *err, size_t errlen);
+/*
+ * A tap someone else opened (as libvirt hands taps to its VMMs): fd must be
+ * a tap descriptor with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR; it is taken over
+ * (made non-blocking and close-on-exec, closed by tap_close). 0 or -errno
+ * (-EINVAL: not such a tap) with the message in err.
+ */
+int tap_from_fd(int fd, struct tap **out, char *err, size_t errlen);
 /* Closes the fd (a created tap disappears with it). NULL ok. */
 void tap_close(struct tap *t);
 

@@ -119,11 +119,22 @@ static int net_opt(void *ctx, const char *k, size_t kl, const char *v, size_t vl
 			return -EINVAL;
 		}
 		c->n->has_mac = true;
+	} else if (is(k, kl, "fd") && v && vl && vl < sizeof(buf)) {
+		/* Its range is the validator's (vm_check_tap_fd). */
+		memcpy(buf, v, vl);
+		buf[vl] = 0;
+		char *end;
+		long fd = strtol(buf, &end, 10);
+		if (*end || fd < 0 || fd > 65535) {
+			diag_add(c->diag, NULL, 0, 0, "--net: fd=%s is not a descriptor number", buf);
+			return -EINVAL;
+		}
+		c->n->fd = (int)fd;
 	} else if (is(k, kl, "spoofing") && v && vm_word_value_n(VM_WORDS_SWITCH, v, vl) >= 0) {
 		c->n->mac_spoofing = vm_word_value_n(VM_WORDS_SWITCH, v, vl) == 1;
 	} else {
 		diag_add(c->diag, NULL, 0, 0,
-			"--net: '%.*s' is not one of tap=NAME, mac=MAC, bridge=NAME, spoofing=on|off",
+			"--net: '%.*s' is not one of tap=NAME, fd=N, mac=MAC, bridge=NAME, spoofing=on|off",
 			(int)kl, k);
 		return -EINVAL;
 	}

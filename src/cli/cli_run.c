@@ -203,7 +203,7 @@ static const char run_usage[] =
 	"      --name NAME          VM name\n"
 	"      --disk PATH[,ro][,cache=writeback|unsafe][,format=raw][,serial=ID]\n"
 	"                           a virtio-blk disk (repeatable; format is never probed)\n"
-	"      --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
+	"      --net [tap=NAME|fd=N][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
 	"                           a virtio-net NIC on a tap (created when not named)\n"
 	"      --rng                a virtio-rng device\n"
 	"      --balloon            a virtio-balloon device (vmm api SOCKET balloon ...)\n"

@@ -268,6 +268,10 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 		const struct net_config *n = &cfg->nets[i];
 		if (n->has_mac && !vm_check_mac(n->mac, why, sizeof(why)))
 			fail(&v, "net[%zu].mac: %s", i, why);
+		if (n->fd && !vm_check_tap_fd(n->fd, why, sizeof(why)))
+			fail(&v, "net[%zu].fd: %s", i, why);
+		if (n->fd && (n->tap || n->bridge))
+			fail(&v, "net[%zu]: fd names the tap already: no tap or bridge with it", i);
 		if (n->tap && !vm_check_ifname(n->tap, why, sizeof(why)))
 			fail(&v, "net[%zu].tap: %s", i, why);
 		if (n->bridge && !vm_check_ifname(n->bridge, why, sizeof(why)))
@@ -357,7 +361,7 @@ static bool net_eq(const struct net_config *a, const struct net_config *b)
 {
 	return str_eq(a->tap, b->tap) && a->has_mac == b->has_mac &&
 		(!a->has_mac || !memcmp(a->mac, b->mac, 6)) && str_eq(a->bridge, b->bridge) &&
-		a->mac_spoofing == b->mac_spoofing && str_eq(a->alias, b->alias);
+		a->mac_spoofing == b->mac_spoofing && a->fd == b->fd && str_eq(a->alias, b->alias);
 }
 
 bool vm_config_equal(const struct vm_config *a, const struct vm_config *b)

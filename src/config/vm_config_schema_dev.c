@@ -130,6 +130,21 @@ static void f_net_spoof(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 	vmc_get_bool(c, v, &((struct net_config *)obj)->mac_spoofing);
 }
 
+static void f_net_fd(struct vmc_ctx *c, const struct toml_node *v, void *obj)
+{
+	int64_t fd;
+	char why[128];
+	if (toml_get_int(v, &fd) < 0) {
+		vmc_err(c, v, "expected an integer (a descriptor number), got another type");
+		return;
+	}
+	if (!vm_check_tap_fd(fd, why, sizeof(why))) {
+		vmc_err(c, v, "%s", why);
+		return;
+	}
+	((struct net_config *)obj)->fd = (int)fd;
+}
+
 static void f_net_alias(struct vmc_ctx *c, const struct toml_node *v, void *obj)
 {
 	set_alias(c, v, &((struct net_config *)obj)->alias);
@@ -140,6 +155,7 @@ static const struct vmc_field net_fields[] = {
 	{ "mac", f_net_mac },
 	{ "bridge", f_net_bridge },
 	{ "mac_spoofing", f_net_spoof },
+	{ "fd", f_net_fd },
 	{ "alias", f_net_alias },
 };
 

@@ -180,6 +180,8 @@ static void net(struct out *o, const struct net_config *n)
 			n->mac[3], n->mac[4], n->mac[5]);
 	key_str(o, "bridge", n->bridge);
 	key_bool(o, "mac_spoofing", n->mac_spoofing);
+	if (n->fd)
+		putf(o, "fd = %d\n", n->fd);
 	key_str(o, "alias", n->alias);
 }
 

@@ -192,6 +192,15 @@ bool vm_check_mac(const uint8_t mac[6], char *why, size_t cap)
 	return true;
 }
 
+bool vm_check_tap_fd(int64_t fd, char *why, size_t cap)
+{
+	if (fd >= 3 && fd <= 65535)
+		return true;
+	snprintf(why, cap, "fd %lld is not a descriptor vmm can be handed (3 to 65535; 0-2 are "
+		"stdin, stdout, stderr)", (long long)fd);
+	return false;
+}
+
 bool vm_check_socket_path(const char *s, char *why, size_t cap)
 {
 	if (strlen(s) <= VM_SOCKET_MAX)

@@ -224,6 +224,45 @@ fail_msg:
 	return r;
 }
 
+int tap_from_fd(int fd, struct tap **out, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	struct tap *t;
+	int hdr = NET_VNET_HDR_LEN, r;
+	const char *what = "TUNGETIFF";
+
+	*out = NULL;
+	set_err(err, errlen, "%s", "");
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+		r = -errno;
+		set_err(err, errlen, "tap fd %d: %s: %s (not a tap descriptor)", fd, what, strerror(-r));
+		return r == -EBADF ? r : -EINVAL;
+	}
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN)) != IFF_TAP || !(ifr.ifr_flags & IFF_VNET_HDR) ||
+	    !(ifr.ifr_flags & IFF_NO_PI)) {
+		set_err(err, errlen, "tap fd %d (%.*s): it must be a tap opened with IFF_TAP | "
+			"IFF_NO_PI | IFF_VNET_HDR", fd, IFNAMSIZ, ifr.ifr_name);
+		return -EINVAL;
+	}
+	what = "TUNSETVNETHDRSZ";
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		r = -errno;
+		set_err(err, errlen, "tap fd %d: %s: %s", fd, what, strerror(-r));
+		return r;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	t->fd = fd;
+	snprintf(t->name, sizeof(t->name), "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+	t->offloads = probe_offloads(fd);
+	*out = t;
+	return 0;
+}
+
 void tap_close(struct tap *t)
 {
 	if (!t)

@@ -108,7 +108,11 @@ int devices_open_backends(struct vm *vm, char **err)
 		const struct net_config *nc = &cfg->nets[i];
 		struct tap_conf tc = { .name = nc->tap, .create = !nc->tap, .bridge = nc->bridge };
 		char why[256] = "";
-		int r = tap_open(&tc, &vm->taps[i], why, sizeof(why));
+		int r;
+		if (nc->fd) /* a handed-over tap: ours from now on (closed with the VM) */
+			r = tap_from_fd(nc->fd, &vm->taps[i], why, sizeof(why));
+		else
+			r = tap_open(&tc, &vm->taps[i], why, sizeof(why));
 		if (r < 0)
 			return fail(err, r, "net", why[0] ? why : NULL);
 		if (nc->has_mac) {

@@ -85,6 +85,33 @@ static void test_create_and_remove(void **state)
 	tap_close(NULL);
 }
 
+/* A tap descriptor handed over (as libvirt does): named from the kernel, taken over. */
+static void test_from_fd(void **state)
+{
+	struct tap *t = create(NULL, NULL), *h = NULL;
+	char err[256], name[IFNAMSIZ];
+	snprintf(name, sizeof(name), "%s", tap_name(t));
+	int fd = dup(tap_fd(t));
+	assert_true(fd >= 0);
+	assert_int_equal(tap_from_fd(fd, &h, err, sizeof(err)), 0);
+	assert_string_equal(tap_name(h), name);
+	assert_false(tap_created(h));
+	assert_true(fcntl(tap_fd(h), F_GETFL) & O_NONBLOCK);
+	assert_true(fcntl(tap_fd(h), F_GETFD) & FD_CLOEXEC);
+	assert_true(tap_offloads(h) & NET_OFFLOAD_CSUM);
+	tap_close(t);
+	assert_true(exists(name)); /* the handed-over fd keeps it */
+	tap_close(h);
+	assert_false(exists(name));
+	/* Not a tap: refused, and the descriptor is left to its owner. */
+	int null = open("/dev/null", O_RDWR);
+	assert_int_equal(tap_from_fd(null, &h, err, sizeof(err)), -EINVAL);
+	assert_null(h);
+	assert_non_null(strstr(err, "not a tap descriptor"));
+	assert_int_equal(fcntl(null, F_GETFD), 0);
+	close(null);
+}
+
 static void test_named_and_exclusive(void **state)
 {
 	char name[IFNAMSIZ], err[256];
@@ -259,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_create_and_remove),
+		cmocka_unit_test(test_from_fd),
 		cmocka_unit_test(test_named_and_exclusive),
 		cmocka_unit_test(test_existing),
 		cmocka_unit_test(test_bridge),
