@@ -20,19 +20,6 @@
 
 #define TICK_MS 1000
 
-static char *errf(const char *fmt, ...) NV_PRINTF(1, 2);
-
-static char *errf(const char *fmt, ...)
-{
-	char *m = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	return m;
-}
-
 static void reap(struct lv_server *s)
 {
 	while (s->graveyard) {
@@ -79,9 +66,9 @@ static int clear_stale(const char *path, char **err)
 {
 	struct stat st;
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : (*err = errf("%s: %s", path, strerror(errno)), -errno);
+		return errno == ENOENT ? 0 : (*err = str_printf("%s: %s", path, strerror(errno)), -errno);
 	if (!S_ISSOCK(st.st_mode)) {
-		*err = errf("%s exists and is not a socket", path);
+		*err = str_printf("%s exists and is not a socket", path);
 		return -EEXIST;
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -93,11 +80,11 @@ static int clear_stale(const char *path, char **err)
 	int e = errno;
 	close(fd);
 	if (r == 0) {
-		*err = errf("%s: another daemon is listening there", path);
+		*err = str_printf("%s: another daemon is listening there", path);
 		return -EADDRINUSE;
 	}
 	if (e != ECONNREFUSED) {
-		*err = errf("%s: cannot check the existing socket: %s", path, strerror(e));
+		*err = str_printf("%s: cannot check the existing socket: %s", path, strerror(e));
 		return -e;
 	}
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
@@ -107,7 +94,7 @@ static int listen_at(const char *path, mode_t mode, int *out, char **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		*err = errf("%s: socket path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
+		*err = str_printf("%s: socket path longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -116,7 +103,7 @@ static int listen_at(const char *path, mode_t mode, int *out, char **err)
 		return r;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		*err = errf("socket: %s", strerror(errno));
+		*err = str_printf("socket: %s", strerror(errno));
 		return -errno;
 	}
 	mode_t old = umask(0177); /* born 0600, widened below: never briefly too open */
@@ -125,14 +112,14 @@ static int listen_at(const char *path, mode_t mode, int *out, char **err)
 	umask(old);
 	if (r < 0) {
 		close(fd);
-		*err = errf("%s: cannot bind: %s", path, strerror(e));
+		*err = str_printf("%s: cannot bind: %s", path, strerror(e));
 		return -e;
 	}
 	if (chmod(path, mode) < 0 || listen(fd, 128) < 0) {
 		e = errno;
 		close(fd);
 		unlink(path);
-		*err = errf("%s: %s", path, strerror(e));
+		*err = str_printf("%s: %s", path, strerror(e));
 		return -e;
 	}
 	*out = fd;
@@ -190,7 +177,7 @@ struct lv_server *lv_server_new(const struct lv_server_config *cfg, struct lv_dr
 	return s;
 oom:
 	if (!*err)
-		*err = errf("out of memory");
+		*err = str_printf("out of memory");
 fail:
 	lv_server_free(s);
 	return NULL;
