@@ -99,26 +99,26 @@ grep -q -i "keepalive\|disconnect" <<<"$out" && bad "keepalive or disconnect: $o
 out=$(V 'hostname; list --all; nodeinfo; version' 2>&1)
 check "virsh runs several commands on one connection" grep -q "Running hypervisor" <<<"$out"
 
-"$PY" "$HELPER" api "$S" >"$T/api.log" 2>&1
+timeout 120 "$PY" "$HELPER" api "$S" >"$T/api.log" 2>&1
 cat "$T/api.log"
 pass=$((pass + $(grep -c '^ok:' "$T/api.log")))
 fail=$((fail + $(grep -c '^FAIL:' "$T/api.log")))
 check "python api checks ran" grep -q '^ok: python getType' "$T/api.log"
 
-"$PY" "$HELPER" readonly "$S-ro" >"$T/ro.log" 2>&1
+timeout 120 "$PY" "$HELPER" readonly "$S-ro" >"$T/ro.log" 2>&1
 cat "$T/ro.log"
 pass=$((pass + $(grep -c '^ok:' "$T/ro.log")))
 fail=$((fail + $(grep -c '^FAIL:' "$T/ro.log")))
 
 # 50 concurrent clients x 100 calls: python threads, then virsh processes.
-"$PY" "$HELPER" load "$S" 50 100 >"$T/load.log" 2>&1
+timeout 120 "$PY" "$HELPER" load "$S" 50 100 >"$T/load.log" 2>&1
 cat "$T/load.log"
 pass=$((pass + $(grep -c '^ok:' "$T/load.log")))
 fail=$((fail + $(grep -c '^FAIL:' "$T/load.log")))
 cmds=$(for i in $(seq 25); do printf 'list --all; hostname; nodeinfo; version; '; done)
 t0=$(date +%s.%N)
 for i in $(seq 50); do
-    (virsh -q -c "$U" "$cmds" >"$T/v$i.out" 2>&1; echo $? >"$T/v$i.rc") &
+    (timeout 120 virsh -q -c "$U" "$cmds" >"$T/v$i.out" 2>&1; echo $? >"$T/v$i.rc") &
 done
 wait $(jobs -p | grep -v "^$DPID$") 2>/dev/null
 t1=$(date +%s.%N)
@@ -131,13 +131,13 @@ done
 echo "load: 50 virsh processes x 100 commands in $(echo "$t1 - $t0" | bc) s"
 check "50 concurrent virsh clients x 100 commands: $errs errors" test $errs = 0
 
-"$PY" "$HELPER" hostile "$S" $PT >"$T/hostile.log" 2>&1
+timeout 120 "$PY" "$HELPER" hostile "$S" $PT >"$T/hostile.log" 2>&1
 cat "$T/hostile.log"
 pass=$((pass + $(grep -c '^ok:' "$T/hostile.log")))
 fail=$((fail + $(grep -c '^FAIL:' "$T/hostile.log")))
 
 chmod 0666 "$S"
-"$PY" "$HELPER" peercred "$S" >"$T/cred.log" 2>&1
+timeout 120 "$PY" "$HELPER" peercred "$S" >"$T/cred.log" 2>&1
 cat "$T/cred.log"
 pass=$((pass + $(grep -c '^ok:' "$T/cred.log")))
 fail=$((fail + $(grep -c '^FAIL:' "$T/cred.log")))
