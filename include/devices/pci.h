@@ -101,6 +101,10 @@ struct pci_dev;
  */
 unsigned pci_intx_gsi(unsigned slot, unsigned pin);
 
+struct pci_host;
+/* The platform callbacks the host was created with. */
+const struct pci_platform *pci_host_platform(const struct pci_host *h);
+
 /* One ioeventfd: the kernel signals fd on a guest write to [addr, addr + len). */
 struct pci_ioeventfd {
 	uint64_t addr;
@@ -144,6 +148,13 @@ struct pci_platform {
 	 * (its BAR handler sees the write).
 	 */
 	int (*ioeventfd)(void *opaque, const struct pci_ioeventfd *e, bool assign);
+	/*
+	 * Optional: called first thing on every device worker thread (a disk's
+	 * I/O thread), so the platform can confine it (seccomp). A non-zero
+	 * return stops the worker before it serves anything.
+	 */
+	int (*thread_start)(void *thread_opaque, const char *name);
+	void *thread_opaque;
 };
 
 struct pci_host_config {

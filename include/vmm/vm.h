@@ -66,6 +66,8 @@ struct vm_env {
 	const char *cache_dir;    /* direct boot's decompressed kernels; NULL: none (a memfd) */
 	const struct nv_log *log; /* NULL: stderr */
 	bool start_paused;        /* the vCPUs wait for `resume` before their first instruction */
+	int seccomp;              /* enum vmm_seccomp_mode: kill (0, the default), log, off */
+	int test_violation;       /* tests: a thread of this kind + 1 makes a forbidden call (0: none) */
 };
 
 /*
@@ -101,6 +103,8 @@ struct vcpu {
 struct vm {
 	const struct vm_config *cfg;
 	struct vm_env env;
+	struct vmm_seccomp *seccomp;  /* the filters (NULL: off) */
+	bool io_confined;             /* the I/O thread entered its filter */
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct boot_image img;
@@ -190,6 +194,9 @@ const char *vm_stop_reason_name(enum vm_stop_reason r);
  * rebuilt), crashed (panic), stopped (with the stop reason's name).
  */
 void vm_publish(struct vm *vm, const char *event, const char *reason, const char *detail);
+/* Tests: with vm_env.test_violation == kind + 1, make a call no list allows. */
+enum vmm_thread_kind;
+void vm_test_violation(const struct vm *vm, enum vmm_thread_kind kind);
 /* Logs to the VM's sink. */
 void vm_log(const struct vm *vm, enum nv_level level, const char *fmt, ...) NV_PRINTF(3, 4);
 /* Asks the VM to stop (first reason wins); callable from any thread. */

@@ -21,6 +21,7 @@
 #include "vm.h"
 #include "vm_config.h"
 #include "vmm.h"
+#include "vmm_seccomp.h"
 
 
 /* The environment knobs, read once here (docs: README.md, docs/nested.md). */
@@ -141,7 +142,7 @@ static void log_write(void *opaque, enum nv_level level, const char *msg)
 }
 
 /* The process around one VM. */
-static int run_vm(const struct vm_config *cfg, bool paused, struct run_end *end)
+static int run_vm(const struct vm_config *cfg, bool paused, int seccomp, struct run_end *end)
 {
 	struct first_error first = { "" };
 	const struct nv_log log = { log_write, &first };
@@ -159,6 +160,11 @@ static int run_vm(const struct vm_config *cfg, bool paused, struct run_end *end)
 	e.cache_dir = cli_cache_dir(cache, sizeof(cache) - 16) == 0 ? cache : NULL;
 	e.log = &log;
 	e.start_paused = paused;
+	e.seccomp = seccomp;
+	/* Tests of the filters: NESTVMM_TEST_SECCOMP_VIOLATION=vcpu|worker|io. */
+	const char *tv = env("NESTVMM_TEST_SECCOMP_VIOLATION");
+	e.test_violation = !tv ? 0 : !strcmp(tv, "vcpu") ? VMM_THREAD_VCPU + 1 :
+		!strcmp(tv, "worker") ? VMM_THREAD_WORKER + 1 : !strcmp(tv, "io") ? VMM_THREAD_IO + 1 : 0;
 
 	vcpu_signals_init();
 	small_thread_stacks();
@@ -214,6 +220,8 @@ static const char run_usage[] =
 	"      --no-direct-boot     run the bzImage's own decompressor (keeps KASLR) instead of\n"
 	"                           entering the cached, decompressed vmlinux\n"
 	"      --paused             start with the vCPUs stopped until `resume` (control socket)\n"
+	"      --seccomp MODE       kill (default), log or off: each thread kind's system call\n"
+	"                           allow-list (also $VMM_SECCOMP)\n"
 	"      --config-fd N        read the VM definition (TOML) from file descriptor N\n"
 	"      --exit-file PATH     at exit, write how the VM ended there (JSON, for supervisors)\n"
 	"  -v, --verbose            more messages\n"
@@ -236,6 +244,7 @@ enum {
 	OPT_BALLOON,
 	OPT_VIRTIO_CONSOLE,
 	OPT_PAUSED,
+	OPT_SECCOMP,
 	OPT_EXIT_FILE,
 	OPT_CONFIG_FD,
 };
@@ -393,6 +402,7 @@ static const struct option run_opts[] = {
 	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -453,6 +463,7 @@ int vmm_run_main(int argc, char **argv)
 	const char *config = NULL, *exit_file = NULL, *config_fd = NULL;
 	struct run_end end = { VMM_EXIT_USAGE, "bad-input", "", 0 };
 	bool paused = false, helped = false;
+	int seccomp = env("VMM_SECCOMP") ? vmm_seccomp_mode_parse(env("VMM_SECCOMP")) : VMM_SECCOMP_KILL;
 	int verbose = 0, status = VMM_EXIT_USAGE, opt;
 	vm_config_init(&cfg);
 	diag_init(&d);
@@ -467,6 +478,11 @@ int vmm_run_main(int argc, char **argv)
 			break;
 		case OPT_PAUSED:
 			paused = true;
+			break;
+		case OPT_SECCOMP:
+			seccomp = vmm_seccomp_mode_parse(optarg);
+			if (seccomp < 0)
+				diag_add(&d, NULL, 0, 0, "--seccomp: '%s' is not one of kill, log, off", optarg);
 			break;
 		case OPT_EXIT_FILE:
 			exit_file = optarg;
@@ -519,7 +535,12 @@ int vmm_run_main(int argc, char **argv)
 		cli_check_nested_rules(&cfg, &d);
 	if (d.n)
 		goto fail;
-	status = run_vm(&cfg, paused, &end);
+	if (seccomp < 0)
+		diag_add(&d, NULL, 0, 0, "VMM_SECCOMP: '%s' is not one of kill, log, off",
+			env("VMM_SECCOMP"));
+	if (d.n)
+		goto fail;
+	status = run_vm(&cfg, paused, seccomp, &end);
 	goto out;
 fail:
 	diag_print(&d, stderr);

@@ -17,6 +17,11 @@
 #include "util.h"
 #include "pci_internal.h"
 
+const struct pci_platform *pci_host_platform(const struct pci_host *h)
+{
+	return &h->c.plat;
+}
+
 unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 {
 	if (pin < PCI_INTA || pin > PCI_INTD)

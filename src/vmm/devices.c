@@ -22,6 +22,7 @@
 #include "virtio_net.h"
 #include "virtio_rng.h"
 #include "vm.h"
+#include "vmm_seccomp.h"
 
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -239,6 +240,18 @@ static int add_others(struct vm *vm, char **err)
 	return 0;
 }
 
+/* A disk's worker thread confines itself before it serves the guest. */
+static int worker_start(void *opaque, const char *name)
+{
+	struct vm *vm = opaque;
+	int r = vmm_seccomp_enter(vm->seccomp, VMM_THREAD_WORKER);
+	if (r < 0)
+		vm_log(vm, NV_LOG_ERR, "seccomp: cannot confine %s's worker: %s", name, strerror(-r));
+	else
+		vm_test_violation(vm, VMM_THREAD_WORKER);
+	return r;
+}
+
 int devices_create(struct vm *vm, char **err)
 {
 	struct pci_host_config hc = {
@@ -248,6 +261,8 @@ int devices_create(struct vm *vm, char **err)
 		.mmio_size = PCI_MMIO_SIZE,
 	};
 	irq_pci_platform(&vm->irq, &hc.plat);
+	hc.plat.thread_start = worker_start;
+	hc.plat.thread_opaque = vm;
 	guest_mem_accessor(&vm->mem, &vm->gmem);
 	int r = pci_host_new(&hc, &vm->pci);
 	if (r < 0)

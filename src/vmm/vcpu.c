@@ -13,6 +13,7 @@
 #include "cpuid.h"
 #include "vcpu_report.h"
 #include "vm.h"
+#include "vmm_seccomp.h"
 
 #define SIG_KICK SIGUSR1
 
@@ -204,6 +205,15 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	/* Before the guest's first instruction on this vCPU. */
+	int sr = vmm_seccomp_enter(vm->seccomp, VMM_THREAD_VCPU);
+	if (sr < 0) {
+		char d[96];
+		snprintf(d, sizeof(d), "seccomp: cannot confine vCPU %u: %s", v->id, strerror(-sr));
+		vm_request_stop(vm, STOP_ERROR, d);
+		return NULL;
+	}
+	vm_test_violation(vm, VMM_THREAD_VCPU);
 
 	while (wait_runnable(v)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -266,6 +276,7 @@ int vcpu_start(struct vcpu *v)
 	sigset_t all, old;
 	sigfillset(&all);
 	sigdelset(&all, SIG_KICK);
+	sigdelset(&all, SIGSYS); /* a seccomp violation reports itself (vmm_seccomp.h) */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -92,6 +92,11 @@ static void *worker_main(void *opaque)
 {
 	struct virtio_dev *d = opaque;
 	struct epoll_event ev[16];
+	const struct pci_platform *p = pci_host_platform(d->host);
+	if (p->thread_start && p->thread_start(p->thread_opaque, d->name) < 0) {
+		nv_err("%s: its worker thread could not be confined: the device stays idle", d->name);
+		return NULL;
+	}
 	for (;;) {
 		int n = epoll_wait(d->epfd, ev, (int)ARRAY_SIZE(ev), -1);
 		if (n < 0) {
