@@ -23,6 +23,21 @@ void cli_probe_opts(struct nested_probe_opts *o);
 /* The cache directory: $NESTVMM_CACHE, $XDG_CACHE_HOME/nestvmm, ~/.cache/nestvmm. 0 or -errno. */
 int cli_cache_dir(char *buf, size_t len);
 
+/* Least privilege after setup (cli_privs.c). */
+#include <stdbool.h>
+#include <sys/types.h>
+struct cli_privs {
+	const char *user;       /* --user: a name or a uid; NULL: stay who we are */
+	const char *chroot_dir; /* --chroot */
+	bool landlock;          /* --landlock (also implied by --user, where the kernel has it) */
+	uid_t uid;              /* from cli_privs_resolve */
+	gid_t gid;
+};
+/* Looks the user up (before a chroot hides /etc). 0 or -errno with err set. */
+int cli_privs_resolve(struct cli_privs *p, char *err, size_t cap);
+/* Drops what p says; writable: NULL-terminated directories vmm still writes. 0 or -errno. */
+int cli_privs_drop(const struct cli_privs *p, const char *const *writable, char *err, size_t cap);
+
 /* `vmm nested status|enable ...` (cli_nested.c); argv[0] is "nested". Returns the exit status. */
 int vmm_nested_main(int argc, char **argv);
 

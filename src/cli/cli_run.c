@@ -142,7 +142,21 @@ static void log_write(void *opaque, enum nv_level level, const char *msg)
 }
 
 /* The process around one VM. */
-static int run_vm(const struct vm_config *cfg, bool paused, int seccomp, struct run_end *end)
+/* The directory part of path (".": none), into buf. */
+static const char *dir_of(const char *path, char *buf, size_t cap)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	if (!slash)
+		snprintf(buf, cap, ".");
+	else if (slash == path)
+		snprintf(buf, cap, "/");
+	else
+		snprintf(buf, cap, "%.*s", (int)(slash - path), path);
+	return buf;
+}
+
+static int run_vm(const struct vm_config *cfg, bool paused, int seccomp,
+	const struct cli_privs *privs, const char *exit_file, struct run_end *end)
 {
 	struct first_error first = { "" };
 	const struct nv_log log = { log_write, &first };
@@ -179,7 +193,27 @@ static int run_vm(const struct vm_config *cfg, bool paused, int seccomp, struct 
 		status = r == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_ERROR;
 		end->reason = r == -EINVAL ? "bad-input" : "vmm-error";
 		snprintf(end->detail, sizeof(end->detail), "%s", first.msg[0] ? first.msg : strerror(-r));
-	} else {
+	} else if (privs->user || privs->chroot_dir || privs->landlock) {
+		/* Everything is open: what is left to reach is the cache, the exit file's
+		 * directory and the control socket's (to remove it at the end). */
+		char perr[256], d1[512], d2[512];
+		const char *writable[4] = { 0 };
+		size_t nw = 0;
+		if (e.cache_dir)
+			writable[nw++] = e.cache_dir;
+		if (exit_file)
+			writable[nw++] = dir_of(exit_file, d1, sizeof(d1));
+		if (cfg->api_socket)
+			writable[nw++] = dir_of(cfg->api_socket, d2, sizeof(d2));
+		r = cli_privs_drop(privs, writable, perr, sizeof(perr));
+		if (r < 0) {
+			nv_err("%s", perr);
+			status = VMM_EXIT_ERROR;
+			end->reason = "vmm-error";
+			snprintf(end->detail, sizeof(end->detail), "%s", perr);
+		}
+	}
+	if (vm && r == 0) {
 		r = vm_run(vm);
 		status = r < 0 ? VMM_EXIT_ERROR : exit_status(vm);
 		const char *d = "";
@@ -220,6 +254,11 @@ static const char run_usage[] =
 	"      --no-direct-boot     run the bzImage's own decompressor (keeps KASLR) instead of\n"
 	"                           entering the cached, decompressed vmlinux\n"
 	"      --paused             start with the vCPUs stopped until `resume` (control socket)\n"
+	"      --user USER          after setup, run as USER with no capabilities left (vmm\n"
+	"                           keeps the descriptors it opened: /dev/kvm, images, taps)\n"
+	"      --chroot DIR         after setup, chroot to DIR (exit file paths are then in it)\n"
+	"      --landlock           after setup, no file system access but the cache, the exit\n"
+	"                           file's and socket's directories (implied by --user)\n"
 	"      --seccomp MODE       kill (default), log or off: each thread kind's system call\n"
 	"                           allow-list (also $VMM_SECCOMP)\n"
 	"      --config-fd N        read the VM definition (TOML) from file descriptor N\n"
@@ -245,6 +284,9 @@ enum {
 	OPT_VIRTIO_CONSOLE,
 	OPT_PAUSED,
 	OPT_SECCOMP,
+	OPT_USER,
+	OPT_CHROOT,
+	OPT_LANDLOCK,
 	OPT_EXIT_FILE,
 	OPT_CONFIG_FD,
 };
@@ -403,6 +445,9 @@ static const struct option run_opts[] = {
 	{ "virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE },
 	{ "paused", no_argument, NULL, OPT_PAUSED },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "chroot", required_argument, NULL, OPT_CHROOT },
+	{ "landlock", no_argument, NULL, OPT_LANDLOCK },
 	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "config-fd", required_argument, NULL, OPT_CONFIG_FD },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -463,6 +508,7 @@ int vmm_run_main(int argc, char **argv)
 	const char *config = NULL, *exit_file = NULL, *config_fd = NULL;
 	struct run_end end = { VMM_EXIT_USAGE, "bad-input", "", 0 };
 	bool paused = false, helped = false;
+	struct cli_privs privs = { 0 };
 	int seccomp = env("VMM_SECCOMP") ? vmm_seccomp_mode_parse(env("VMM_SECCOMP")) : VMM_SECCOMP_KILL;
 	int verbose = 0, status = VMM_EXIT_USAGE, opt;
 	vm_config_init(&cfg);
@@ -478,6 +524,15 @@ int vmm_run_main(int argc, char **argv)
 			break;
 		case OPT_PAUSED:
 			paused = true;
+			break;
+		case OPT_USER:
+			privs.user = optarg;
+			break;
+		case OPT_CHROOT:
+			privs.chroot_dir = optarg;
+			break;
+		case OPT_LANDLOCK:
+			privs.landlock = true;
 			break;
 		case OPT_SECCOMP:
 			seccomp = vmm_seccomp_mode_parse(optarg);
@@ -540,7 +595,12 @@ int vmm_run_main(int argc, char **argv)
 			env("VMM_SECCOMP"));
 	if (d.n)
 		goto fail;
-	status = run_vm(&cfg, paused, seccomp, &end);
+	char perr[256];
+	if (cli_privs_resolve(&privs, perr, sizeof(perr)) < 0) {
+		diag_add(&d, NULL, 0, 0, "%s", perr);
+		goto fail;
+	}
+	status = run_vm(&cfg, paused, seccomp, &privs, exit_file, &end);
 	goto out;
 fail:
 	diag_print(&d, stderr);
