@@ -12,5 +12,6 @@ struct sc_list {
 
 extern const struct sc_list sc_lists[VMM_THREAD_KINDS];
 extern const char *const *sc_common;
+extern const char *const *sc_sanitizer; /* empty but in sanitizer builds */
 
 #endif

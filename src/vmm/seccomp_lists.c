@@ -83,3 +83,26 @@ const struct sc_list sc_lists[VMM_THREAD_KINDS] = {
 };
 
 const char *const *sc_common = common;
+
+/*
+ * A sanitizer build's runtime (ASan, LSan) makes calls of its own: each
+ * thread's alternate signal stack, and at exit the leak check, which stops
+ * every thread from a tracer thread (ptrace) and reads /proc/self. Only in
+ * those builds, on every kind; a release build has none of these.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NV_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NV_SANITIZER_BUILD 1
+#endif
+#endif
+static const char *const sanitizer[] = {
+#ifdef NV_SANITIZER_BUILD
+	"sigaltstack", "ptrace", "wait4", "waitid", "getppid", "prctl", "clone", "openat",
+	"open", "getdents", "getdents64", "sched_getaffinity", "rt_sigaction", "readlink", "exit_group",
+	"process_vm_readv", "kill", "pipe2", "dup2", "setrlimit", "getrlimit", "prlimit64",
+#endif
+	NULL,
+};
+const char *const *sc_sanitizer = sanitizer;
