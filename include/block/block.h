@@ -5,7 +5,8 @@
  * probed from its contents (a guest that writes a qcow2 header into a raw
  * disk must not change what the host opens next time).
  *
- * Backends: raw (raw.c: the file or block device as it is). A backend is a
+ * Backends: raw (raw.c: the file or block device as it is) and qcow2
+ * (qcow2*.c, qcow2.h: version 3 with a backing chain). A backend is a
  * struct whose first member is struct block; the calls below go through its
  * ops. Calls on one image come from one thread at a time (the disk's
  * worker); different images are independent. Offsets and lengths are in
@@ -20,7 +21,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-enum block_format { BLOCK_FORMAT_RAW = 0 };
+enum block_format { BLOCK_FORMAT_RAW = 0, BLOCK_FORMAT_QCOW2 };
 
 struct block;
 
@@ -54,11 +55,14 @@ struct block_conf {
  * Opens the image. 0 and *out, or -errno with a message naming the image in
  * err (errlen bytes at most; may be NULL): -ENOENT, -EACCES, -EBUSY (another
  * process holds its lock), -EINVAL (not a regular file or block device),
- * -ENOTSUP (a format this build cannot serve).
+ * -ENOTSUP (a format this build cannot serve, or a qcow2 feature it refuses:
+ * compression, encryption, internal snapshots, ...; docs/qcow2.md), -EUCLEAN
+ * (a qcow2 image whose metadata is inconsistent), -ELOOP (a backing chain
+ * that loops or is too deep).
  */
 int block_open(const struct block_conf *c, struct block **out, char *err, size_t errlen);
 void block_close(struct block *b); /* NULL ok */
-/* "raw", or "unknown". */
+/* "raw", "qcow2", or "unknown". */
 const char *block_format_name(enum block_format f);
 
 static inline int block_readv(struct block *b, const struct iovec *iov, int n, uint64_t off)

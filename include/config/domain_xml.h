@@ -5,7 +5,7 @@
  * lists every element and attribute: honoured, accepted and ignored, refused.
  *
  * Reading is strict: an element or attribute nestvmm cannot honour is refused
- * with its XPath and why ("/domain/devices/disk[2]/driver/@type: 'qcow2' is
+ * with its XPath and why ("/domain/devices/disk[2]/driver/@type: 'vmdk' is
  * not supported (nestvmm serves raw images here)"), never dropped; the rules
  * every front end shares (vm_check_* of vm_config.h) give the same phrase as
  * the TOML file and the command line. libvirt's defaults apply where the XML

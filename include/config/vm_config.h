@@ -92,7 +92,7 @@ enum on_poweroff { ON_POWEROFF_EXIT = 0 };
 enum on_crash { ON_CRASH_EXIT = 0 };
 enum console_mode { CONSOLE_STDIO = 0, CONSOLE_PTY, CONSOLE_FILE, CONSOLE_NONE };
 enum disk_cache { DISK_CACHE_WRITEBACK = 0, DISK_CACHE_UNSAFE };
-enum disk_format { DISK_FORMAT_RAW = 0 }; /* explicit: an image's format is never probed */
+enum disk_format { DISK_FORMAT_RAW = 0, DISK_FORMAT_QCOW2 }; /* explicit: an image's format is never probed */
 
 struct disk_config {
 	char *path;
@@ -204,7 +204,7 @@ enum vm_words {
 	VM_WORDS_ON_REBOOT,   /* exit, restart */
 	VM_WORDS_CONSOLE,     /* stdio, pty, file, none */
 	VM_WORDS_DISK_CACHE,  /* writeback, unsafe */
-	VM_WORDS_DISK_FORMAT, /* raw */
+	VM_WORDS_DISK_FORMAT, /* raw, qcow2 */
 	VM_WORDS_SWITCH,      /* off, on (0, 1) */
 	VM_WORDS_ON_POWEROFF, /* exit */
 	VM_WORDS_ON_CRASH,    /* exit */

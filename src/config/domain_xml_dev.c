@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Domain XML reader, the devices that carry data: virtio raw <disk>s (in
+ * Domain XML reader, the devices that carry data: virtio raw and qcow2 <disk>s (in
  * the guest's order: by target name) and ethernet and bridge <interface>s.
  * The rest of <devices> is in domain_xml_chr.c.
  */
@@ -52,9 +52,14 @@ static void e_disk_driver(struct dx_ctx *c, xmlNodePtr n)
 	if (name && strcmp(name, "qemu"))
 		dx_err(c, dx_attr_at(n, "name"), "'%.32s' is not supported (the driver is libvirt's "
 			"name='qemu' or none)", name);
-	if (type && strcmp(type, "raw"))
-		dx_err(c, dx_attr_at(n, "type"), "'%.32s' is not supported (nestvmm serves raw "
-			"images here)", type);
+	if (type) {
+		int w = vm_word_value(VM_WORDS_DISK_FORMAT, type);
+		if (w < 0)
+			dx_err(c, dx_attr_at(n, "type"), "'%.32s' is not supported (nestvmm serves raw "
+				"and qcow2 images)", type);
+		else
+			cur_disk(c)->format = (enum disk_format)w;
+	}
 	if (cache) {
 		int w = vm_word_value(VM_WORDS_DISK_CACHE, cache);
 		if (w < 0)
@@ -140,8 +145,8 @@ static void e_disk_alias(struct dx_ctx *c, xmlNodePtr n)
 static void e_backing(struct dx_ctx *c, xmlNodePtr n)
 {
 	if (n->properties || xmlFirstElementChild(n)) {
-		dx_err(c, n, "a backing chain is not supported (nestvmm serves raw images: an empty "
-			"<backingStore/> only)");
+		dx_err(c, n, "a backing chain in the XML is not supported (a qcow2 image names its "
+			"own backing file: an empty <backingStore/> only)");
 		dx_mark_tree(n);
 	}
 }

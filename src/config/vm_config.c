@@ -254,7 +254,7 @@ int vm_config_validate(const struct vm_config *cfg, struct diag *d)
 			fail(&v, "%s: no path given", what);
 		if ((unsigned)dk->cache > DISK_CACHE_UNSAFE)
 			fail(&v, "%s: invalid cache mode %d", what, (int)dk->cache);
-		if ((unsigned)dk->format > DISK_FORMAT_RAW)
+		if ((unsigned)dk->format > DISK_FORMAT_QCOW2)
 			fail(&v, "%s: invalid format %d", what, (int)dk->format);
 		if (dk->serial && !vm_check_serial(dk->serial, why, sizeof(why)))
 			fail(&v, "%s.serial: %s", what, why);

@@ -20,7 +20,8 @@ static const char *const console_words[] = { [CONSOLE_STDIO] = "stdio", [CONSOLE
 	[CONSOLE_FILE] = "file", [CONSOLE_NONE] = "none" };
 static const char *const cache_words[] = { [DISK_CACHE_WRITEBACK] = "writeback",
 	[DISK_CACHE_UNSAFE] = "unsafe" };
-static const char *const format_words[] = { [DISK_FORMAT_RAW] = "raw" };
+static const char *const format_words[] = { [DISK_FORMAT_RAW] = "raw",
+	[DISK_FORMAT_QCOW2] = "qcow2" };
 static const char *const switch_words[] = { "off", "on" };
 static const char *const on_poweroff_words[] = { [ON_POWEROFF_EXIT] = "exit" };
 static const char *const on_crash_words[] = { [ON_CRASH_EXIT] = "exit" };

@@ -84,6 +84,8 @@ static enum block_format block_format_of(enum disk_format f)
 	switch (f) {
 	case DISK_FORMAT_RAW:
 		break;
+	case DISK_FORMAT_QCOW2:
+		return BLOCK_FORMAT_QCOW2;
 	}
 	return BLOCK_FORMAT_RAW;
 }

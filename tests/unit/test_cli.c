@@ -38,7 +38,7 @@ static void test_disk(void **state)
 	assert_string_equal(cfg.disks[cfg.ndisks - 1].path, "ro");
 	assert_int_equal(d.n, 2);
 	assert_non_null(strstr(d.msgs[0], "--disk: 'cache' is not one of PATH, ro, "
-		"cache=writeback, unsafe, format=raw, serial=ID"));
+		"cache=writeback, unsafe, format=raw, qcow2, serial=ID"));
 	vm_config_free(&cfg);
 	diag_free(&d);
 

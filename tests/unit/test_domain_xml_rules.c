@@ -132,9 +132,9 @@ static const struct refusal {
 	/* disks */
 	{ DEV("<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
 		"file='/a'/><target dev='vda'/></disk><disk type='file' device='disk'><driver "
-		"name='qemu' type='qcow2'/><source file='/b'/><target dev='vdb'/></disk>"),
-		{ T "/domain/devices/disk[2]/driver/@type: 'qcow2' is not supported (nestvmm serves "
-			"raw images here)" } },
+		"name='qemu' type='vmdk'/><source file='/b'/><target dev='vdb'/></disk>"),
+		{ T "/domain/devices/disk[2]/driver/@type: 'vmdk' is not supported (nestvmm serves "
+			"raw and qcow2 images)" } },
 	{ DEV("<disk type='network' device='cdrom'><driver cache='none' io='native'/><target "
 		"dev='hdc' bus='ide'/></disk>"),
 		{ T "/domain/devices/disk/@type: 'network' is not supported (nestvmm serves image "
@@ -156,8 +156,8 @@ static const struct refusal {
 		"<target dev='vdb'/><shareable/><backingStore type='file'/></disk>"),
 		{ T "/domain/devices/disk[2]/shareable: a shared disk is not supported (nestvmm "
 			"caches writes in the host's page cache)", T "/domain/devices/disk[2]/backingStore: "
-			"a backing chain is not supported (nestvmm serves raw images: an empty "
-			"<backingStore/> only)", T "/domain/devices/disk[2]: target 'vdb' is already disk "
+			"a backing chain in the XML is not supported (a qcow2 image names its own backing "
+			"file: an empty <backingStore/> only)", T "/domain/devices/disk[2]: target 'vdb' is already disk "
 			"1's" } },
 	/* interfaces */
 	{ DEV("<interface type='network'><source network='default'/><model type='virtio'/>"
