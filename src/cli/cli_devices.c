@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Device flags of `vmm run`: --disk PATH[,ro][,cache=unsafe][,format=raw][,serial=ID] and
+/* Device flags of `vmm run`: --disk PATH[,ro][,cache=unsafe][,format=raw|qcow2][,serial=ID] and
  * --net [tap=NAME][,mac=MAC][,bridge=BR][,spoofing=on|off]. */
 #include <errno.h>
 #include <stdlib.h>

@@ -241,7 +241,7 @@ static const char run_usage[] =
 	"      --console MODE       stdio (default), pty, file:PATH, none\n"
 	"      --api-socket PATH    control socket (JSON lines, see docs/api.md)\n"
 	"      --name NAME          VM name\n"
-	"      --disk PATH[,ro][,cache=writeback|unsafe][,format=raw][,serial=ID]\n"
+	"      --disk PATH[,ro][,cache=writeback|unsafe][,format=raw|qcow2][,serial=ID]\n"
 	"                           a virtio-blk disk (repeatable; format is never probed)\n"
 	"      --net [tap=NAME|fd=N][,mac=MAC][,bridge=BR][,spoofing=on|off]\n"
 	"                           a virtio-net NIC on a tap (created when not named)\n"

@@ -32,7 +32,10 @@
 #include <cmocka.h>
 
 #include "block.h"
+#include "cli.h"
+#include "domain_xml.h"
 #include "qcow2.h"
+#include "vm_config.h"
 
 static char dir[64];
 
@@ -1151,6 +1154,40 @@ static void test_create(void **state)
 	assert_int_equal(access(pathf("cr4.qcow2"), F_OK), -1);
 }
 
+/* The word "qcow2" in every front end: TOML, --disk, domain XML (read and written back). */
+static void test_config_word(void **state)
+{
+	static const char toml[] = "[boot]\nkernel = \"/k\"\n[[disk]]\npath = \"/a.qcow2\"\nformat = \"qcow2\"\n"
+		"[[disk]]\npath = \"/b.raw\"\n";
+	struct vm_config cfg;
+	struct diag d;
+	char *xml = NULL;
+	vm_config_init(&cfg);
+	diag_init(&d);
+	assert_int_equal(vm_config_load_buffer(&cfg, "t.toml", toml, sizeof(toml) - 1, &d), 0);
+	assert_int_equal(cfg.disks[0].format, DISK_FORMAT_QCOW2);
+	assert_int_equal(cfg.disks[1].format, DISK_FORMAT_RAW);
+	assert_int_equal(cli_parse_disk(&cfg, "/c.qcow2,format=qcow2", &d), 0);
+	assert_int_equal(cfg.disks[2].format, DISK_FORMAT_QCOW2);
+	assert_int_equal(vm_config_validate(&cfg, &d), 0);
+	assert_int_equal(d.n, 0);
+	vm_config_free(&cfg);
+
+	static const char dom[] = "<domain type='kvm'><name>t</name><memory>65536</memory><os><type>"
+		"hvm</type><kernel>/k</kernel></os><devices><disk type='file' device='disk'><driver "
+		"name='qemu' type='qcow2'/><source file='/n.qcow2'/><target dev='vda' bus='virtio'/>"
+		"</disk></devices></domain>";
+	vm_config_init(&cfg);
+	assert_int_equal(vm_config_from_domain_xml(&cfg, dom, sizeof(dom) - 1, "t.xml", &d), 0);
+	assert_int_equal(cfg.ndisks, 1);
+	assert_int_equal(cfg.disks[0].format, DISK_FORMAT_QCOW2);
+	assert_int_equal(vm_config_to_domain_xml(&cfg, NULL, 0, &xml), 0);
+	assert_non_null(strstr(xml, "<driver name='qemu' type='qcow2'"));
+	free(xml);
+	vm_config_free(&cfg);
+	diag_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1171,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(test_flush_crash),
 		cmocka_unit_test(test_power_loss),
 		cmocka_unit_test(test_create),
+		cmocka_unit_test(test_config_word),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
