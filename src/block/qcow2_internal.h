@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The qcow2 backend's private parts, shared by qcow2_open.c (header, checks,
- * backing chain), qcow2_meta.c (L2 and refcount caches, allocation, the
- * ordered metadata write-back), qcow2_io.c (the block ops) and
- * qcow2_create.c. Entries of the L1 and refcount tables are kept in host
+ * The qcow2 backend's private parts, shared by qcow2_open.c (header,
+ * checks), qcow2_chain.c (the backing chain), qcow2_meta.c (L2 and refcount
+ * caches, allocation, the ordered metadata write-back), qcow2_io.c (the
+ * block ops) and qcow2_create.c. Entries of the L1 and refcount tables are kept in host
  * byte order; cached L2 tables and refcount blocks as on disk (big-endian),
  * so they are written back as they are.
  */
@@ -124,8 +124,13 @@ extern const struct block_ops qcow2_ops;
 int qcow2_open_fd(int fd, const char *path, bool readonly, const struct block_qcow2_opts *o,
 		  unsigned depth, const uint64_t *ids, struct qcow2 **out, char *err, size_t errlen);
 void qcow2_free(struct qcow2 *q);
+
+/* qcow2_chain.c */
 /* A backing file name as the image means it: relative ones against the image's directory. */
 char *qcow2_resolve(const char *image, const char *name);
+/* Opens q's backing file name of format fmt (NULL: not recorded: refused) into q->backing. */
+int qcow2_open_backing(struct qcow2 *q, const char *name, const char *fmt, unsigned depth,
+		       const uint64_t *ids, char *err, size_t errlen);
 
 /* qcow2_meta.c */
 /* preadv that reads zeros past the end of the file; iov is consumed (a scratch copy). */

@@ -4,8 +4,8 @@
  * (docs/qcow2.md), the L1 and refcount tables, a scan of every L2 table
  * (compressed clusters are refused here, and no cluster may serve two
  * purposes: header, L1 table, refcount table, refcount block, L2 table and
- * data clusters are checked pairwise), and the backing chain (opened
- * read-only, raw or qcow2 as the image records; never probed).
+ * data clusters are checked pairwise); then the backing chain
+ * (qcow2_chain.c).
  *
  * Everything is checked against the file as it is: a hostile image can
  * make us refuse it, never read or allocate past what its own size bounds.
@@ -380,92 +380,6 @@ cleanup:
 	return r;
 }
 
-char *qcow2_resolve(const char *image, const char *name)
-{
-	const char *slash = image ? strrchr(image, '/') : NULL;
-	if (name[0] == '/' || !slash)
-		return str_printf("%s", name);
-	return str_printf("%.*s%s", (int)(slash - image + 1), image, name);
-}
-
-static int open_backing(struct qcow2 *q, struct hdr *h, unsigned depth, const uint64_t *ids,
-			char *err, size_t errlen)
-{
-	char name[QCOW2_MAX_BACKING_NAME + 1], sub[640];
-	const char *why = NULL;
-	struct qcow2 *bq = NULL;
-	uint64_t *chain = NULL;
-	struct stat st, self;
-	char *path = NULL;
-	int fd = -1, r;
-
-	memcpy(name, h->c0 + h->backing_off, h->backing_len);
-	name[h->backing_len] = 0;
-	if (!h->has_backing_fmt)
-		return fail(err, errlen, -ENOTSUP, "the format of the backing file %s is not recorded "
-			"(formats are never probed; record it: qemu-img rebase -u -b %s -F raw|qcow2)",
-			name, name);
-	bool raw = !strcmp(h->backing_fmt, "raw");
-	if (!raw && strcmp(h->backing_fmt, "qcow2"))
-		return fail(err, errlen, -ENOTSUP, "backing file %s: format '%s' is not supported "
-			"(raw and qcow2 are)", name, h->backing_fmt);
-	if (depth + 1 > QCOW2_MAX_CHAIN)
-		return fail(err, errlen, -ELOOP, "the backing chain is deeper than %d images",
-			QCOW2_MAX_CHAIN);
-	if (!(path = qcow2_resolve(q->path, name)) || !(chain = calloc(2 * depth + 2, sizeof(*chain)))) {
-		r = -ENOMEM;
-		goto cleanup;
-	}
-	/* The chain so far and this image: a loop is found before any lock (our own image's
-	 * exclusive lock would make it look busy). */
-	if (depth)
-		memcpy(chain, ids, 2 * depth * sizeof(*chain));
-	if (fstat(q->fd, &self) < 0 || stat(path, &st) < 0) {
-		r = fail(err, errlen, -errno, "backing file %s: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	chain[2 * depth] = (uint64_t)self.st_dev;
-	chain[2 * depth + 1] = (uint64_t)self.st_ino;
-	for (unsigned i = 0; i <= depth; i++) {
-		if (chain[2 * i] == (uint64_t)st.st_dev && chain[2 * i + 1] == (uint64_t)st.st_ino) {
-			r = fail(err, errlen, -ELOOP, "backing file %s: the chain loops (the file is "
-				"already in it)", path);
-			goto cleanup;
-		}
-	}
-	if ((r = block_file_open(path, true, false, &fd, &why)) < 0) {
-		r = fail(err, errlen, r, "backing file %s: %s", path, why ? why : strerror(-r));
-		goto cleanup;
-	}
-	if (raw) {
-		if ((r = block_raw_from_fd(fd, true, &q->backing)) < 0) {
-			r = fail(err, errlen, r, "backing file %s: %s", path, strerror(-r));
-			goto cleanup;
-		}
-	} else {
-		if ((r = qcow2_open_fd(fd, path, true, NULL, depth + 1, chain, &bq, sub,
-				sizeof(sub))) < 0) {
-			/* Deeper down: the innermost file that failed, and why. */
-			const char *inner = sub + (strncmp(sub, "qcow2: ", 7) ? 0 : 7);
-			if (!strncmp(inner, "backing file ", 13))
-				r = fail(err, errlen, r, "%s", inner);
-			else
-				r = fail(err, errlen, r, "backing file %s: %s", path, inner);
-			goto cleanup;
-		}
-		q->backing = &bq->b;
-	}
-	fd = -1; /* taken over */
-	q->own_backing = true;
-	q->st.chain_depth = 1 + (bq ? bq->st.chain_depth : 0);
-cleanup:
-	if (fd >= 0)
-		close(fd);
-	free(chain);
-	free(path);
-	return r;
-}
-
 /* Read-write: L2 tables must be ours alone, and unknown autoclear bits are cleared (spec). */
 static int prepare_write(struct qcow2 *q, char *err, size_t errlen)
 {
@@ -552,8 +466,13 @@ int qcow2_open_fd(int fd, const char *path, bool readonly, const struct block_qc
 	if (h.backing_off) {
 		if (o && o->backing) {
 			q->backing = o->backing;
-		} else if ((r = open_backing(q, &h, depth, ids, err, errlen)) < 0) {
-			goto cleanup;
+		} else {
+			char name[QCOW2_MAX_BACKING_NAME + 1];
+			memcpy(name, h.c0 + h.backing_off, h.backing_len);
+			name[h.backing_len] = 0;
+			if ((r = qcow2_open_backing(q, name, h.has_backing_fmt ? h.backing_fmt : NULL,
+					depth, ids, err, errlen)) < 0)
+				goto cleanup;
 		}
 		q->backing_size = q->backing->size;
 	}
