@@ -329,8 +329,8 @@ static void test_all_errors_at_once(void **state)
 		"vm.toml:6:1: boot.kernal: unknown key (expected one of: kernel, initrd, cmdline, acpi, direct)",
 		"vm.toml:7:8: boot.acpi: expected a boolean (true or false), got an integer",
 		"vm.toml:8:1: disk[0]: missing required key 'path'",
-		"vm.toml:11:7: net[0].mac: ff:ff:ff:ff:ff:ff is a multicast address; the first byte "
-			"must be even (e.g. 52:54:00:...)",
+		("vm.toml:11:7: net[0].mac: ff:ff:ff:ff:ff:ff is a multicast address; the first byte "
+			"must be even (e.g. 52:54:00:...)"),
 	};
 	struct vm_config cfg;
 	struct diag d;

@@ -145,8 +145,8 @@ static void test_validate_new_rules(void **state)
 		"on_crash: invalid action 3",
 		"uuid: the nil UUID 00000000-0000-0000-0000-000000000000 cannot identify a VM",
 		"title: must be one line (found a newline)",
-		"description: must not contain control characters other than tab, newline and "
-			"carriage return (found U+0001)",
+		("description: must not contain control characters other than tab, newline and "
+			"carriage return (found U+0001)"),
 		"current_memory: 2 GiB is more than memory (1 GiB)",
 		"net[1].alias: \"ua-x\" is already the alias of disk[0]",
 	};
