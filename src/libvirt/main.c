@@ -29,6 +29,7 @@ struct opts {
 	const char *sock;
 	const char *state;
 	const char *vmm;
+	const char *marker;
 	unsigned shutdown_timeout;
 	bool no_domains;
 	unsigned timeout;
@@ -50,6 +51,9 @@ static void usage(FILE *f)
 		"                        ../bin beside it, or " DEFAULT_VMM ")\n"
 		"  --shutdown-timeout SEC  a guest that ignores the power button is stopped\n"
 		"                        this long after virsh shutdown (default 300; 0: never)\n"
+		"  --autostart-marker FILE  present once the autostart domains were started since\n"
+		"                        the host booted (default: virtvmmd-autostarted beside\n"
+		"                        the socket, on its tmpfs)\n"
 		"  --no-domains          serve no domains (the protocol alone)\n"
 		"  --timeout SEC         exit after SEC seconds with no client (default: never)\n"
 		"  --packet-timeout SEC  drop a client stalled inside a packet (default 30)\n"
@@ -81,6 +85,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "vmm", required_argument, NULL, 'M' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
 		{ "no-domains", no_argument, NULL, 'N' },
+		{ "autostart-marker", required_argument, NULL, 'A' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "packet-timeout", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -121,6 +126,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'N':
 			o->no_domains = true;
+			break;
+		case 'A':
+			if (!*optarg) {
+				fprintf(stderr, "virtvmmd: --autostart-marker: empty path\n");
+				return -EINVAL;
+			}
+			o->marker = optarg;
 			break;
 		case 't':
 			if (parse_secs("--timeout", optarg, &o->timeout) < 0)
@@ -273,13 +285,14 @@ int main(int argc, char **argv)
 		vmm = o.vmm ? strdup(o.vmm) : find_vmm();
 		/* On the socket's directory (a tmpfs: /run/libvirt): the autostart domains
 		 * start once per host boot, not at every daemon start. */
-		marker = str_printf("%s", o.sock);
+		marker = str_printf("%s", o.marker ? "" : o.sock);
 		if (!vmm || !marker)
 			goto cleanup;
 		char *slash = strrchr(marker, '/');
 		if (slash)
 			*slash = 0;
-		char *m = str_printf("%s/virtvmmd-autostarted", slash ? marker : ".");
+		char *m = o.marker ? strdup(o.marker) :
+			str_printf("%s/virtvmmd-autostarted", slash ? marker : ".");
 		free(marker);
 		marker = m;
 		struct lv_vmm_config vc = {
