@@ -131,10 +131,10 @@ def t_virsh_cycle(suite):
         _must(ids == "2", "second start's id: %r" % ids)
         d.virsh("destroy", "vc1")
         _must(d.state("vc1") == "shut off (destroyed)", "after destroy: " + d.state("vc1"))
-        _must(vmm_procs(d.state, "vc1") == 0, "a vmm is left after destroy")
+        _must(vmm_procs(d.state_dir, "vc1") == 0, "a vmm is left after destroy")
         d.virsh("undefine", "vc1")
         _must(d.virsh("list", "--all").stdout.strip() == "", "list not empty at the end")
-        _must(not os.path.exists(os.path.join(d.state, "domains", "vc1.xml")),
+        _must(not os.path.exists(os.path.join(d.state_dir, "domains", "vc1.xml")),
               "definition file left after undefine")
     finally:
         if con:
@@ -302,7 +302,17 @@ def t_restart(suite):
 
 # --- 5/6. load while a VM boots; libvirt's ssh transport -------------------
 
-def _sshd(suite):
+def _restore(restore):
+    for path, data in restore:
+        if data is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            with open(path, "wb") as f:
+                f.write(data)
+
+
+def _sshd(suite, restore):
     """sshd in a network namespace of its own, reached over a veth pair."""
     ns, addr = "nvssh", "10.254.77.2"
     sh = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
@@ -322,9 +332,16 @@ def _sshd(suite):
     if not os.path.exists(hk):
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk)
     # The client is root's own ssh (libvirt runs `ssh`): its key and known host.
+    # What is changed there is put back afterwards (restore).
     home = os.path.expanduser("~root/.ssh")
     os.makedirs(home, mode=0o700, exist_ok=True)
     key = os.path.join(home, "id_ed25519")
+    for path in (key, key + ".pub", os.path.join(home, "known_hosts")):
+        try:
+            with open(path, "rb") as f:
+                restore.append((path, f.read()))
+        except OSError:
+            restore.append((path, None))
     if not os.path.exists(key):
         sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
     shutil.copy(key + ".pub", os.path.join(d, "authorized_keys"))
@@ -350,6 +367,7 @@ def t_load_and_ssh(suite):
         raise Fail("/usr/sbin/sshd missing (scripts/install-deps: openssh-server)")
     d = Daemon(suite, "load", _state_dir(suite, "load")).start()  # the default socket: ssh's way
     sshd = ns = None
+    restore = []
     try:
         d.virsh("define", _xml(suite, "ld1", vcpus=1, mib=256))
         d.virsh("define", _xml(suite, "ssh1", vcpus=1, mib=256))
@@ -365,7 +383,7 @@ def t_load_and_ssh(suite):
         _must(d.state("ld1") in ("running (booted)",), "ld1 after the load: " + d.state("ld1"))
         _boot_console(d, "ld1", d.uri())
 
-        sshd, ns, addr = _sshd(suite)
+        sshd, ns, addr = _sshd(suite, restore)
         uri = "vmm+ssh://root@%s/system" % addr
         out = d.virsh("list", "--all", uri=uri, timeout=120).stdout
         _must(re.search(r"ld1\s+running", out) and re.search(r"ssh1\s+shut off", out),
@@ -376,6 +394,7 @@ def t_load_and_ssh(suite):
             d.virsh("destroy", n)
             d.virsh("undefine", n)
     finally:
+        _restore(restore)
         if sshd:
             sshd.kill()
             sshd.wait(10)

@@ -30,7 +30,7 @@ class Daemon:
     def __init__(self, suite, name, state, sock=None, extra=()):
         self.suite = suite
         self.name = name
-        self.state = state
+        self.state_dir = state
         self.sock = sock or DEFAULT_SOCK
         self.bin = os.path.join(os.path.dirname(suite.vmm), "virtvmmd")
         self.extra = list(extra)
@@ -40,7 +40,7 @@ class Daemon:
         os.makedirs(self.home, exist_ok=True)
 
     def start(self):
-        args = [self.bin, "--state-dir", self.state, "--vmm", self.suite.vmm, "-v"]
+        args = [self.bin, "--state-dir", self.state_dir, "--vmm", self.suite.vmm, "-v"]
         if self.sock != DEFAULT_SOCK:
             args += ["--socket", self.sock]
         log = open(self.log_path, "ab")
@@ -97,7 +97,7 @@ class Daemon:
             time.sleep(0.3)
 
     def vmm_pid(self, name):
-        with open(os.path.join(self.state, "run", name, "vmm.pid")) as f:
+        with open(os.path.join(self.state_dir, "run", name, "vmm.pid")) as f:
             return int(f.read().split()[0])
 
     def stop(self):
