@@ -222,6 +222,7 @@ rm -f "$T/marker"
 start_daemon
 check "an autostart domain starts with the daemon (first start this boot)" \
     grep -q "domain vm1: autostart" "$T/daemon.log"
+for _ in $(seq 100); do [ -e "$T/marker" ] && break; sleep 0.05; done
 check "the marker is written" test -e "$T/marker"
 V destroy vm1 >/dev/null 2>&1
 kill "$DPID"; wait "$DPID" 2>/dev/null
