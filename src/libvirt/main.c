@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "evloop.h"
@@ -230,6 +232,39 @@ static char *find_vmm(void)
 	return strdup(DEFAULT_VMM);
 }
 
+/*
+ * systemd socket activation (sd_listen_fds(3)'s protocol, read here): the
+ * listening sockets from fd 3 on, told apart by the path each is bound to.
+ * Unknown ones are closed. The variables are removed, so VMs never see them.
+ */
+static void activation_fds(const char *rw, const char *ro, int *rw_fd, int *ro_fd)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	if (!pid || !n || strtol(pid, NULL, 10) != (long)getpid())
+		return;
+	long nfds = strtol(n, NULL, 10);
+	for (int fd = 3; nfds > 0 && nfds < 64 && fd < 3 + nfds; fd++) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX) {
+			if (!strcmp(sa.sun_path, rw)) {
+				*rw_fd = fd;
+				continue;
+			}
+			if (!strcmp(sa.sun_path, ro)) {
+				*ro_fd = fd;
+				continue;
+			}
+		}
+		close(fd);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
 static void on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -310,9 +345,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "virtvmmd: %s\n", err ? err : "out of memory");
 		goto cleanup;
 	}
+	int rw_fd = 0, ro_fd = 0;
+	activation_fds(o.sock, ro, &rw_fd, &ro_fd);
 	struct lv_server_config cfg = {
 		.sock_rw = o.sock,
 		.sock_ro = ro,
+		.listen_rw_fd = rw_fd,
+		.listen_ro_fd = ro_fd,
 		.timeout_s = o.timeout,
 		.packet_timeout_s = o.packet_timeout,
 		.rw_uid = geteuid(),
