@@ -241,5 +241,8 @@ check "vm1's events in order (got: $ev)" \
     grep -q "^Defined Added,Defined Updated,Started Booted,Suspended Paused,Stopped Destroyed,Started Booted,Suspended Paused,Undefined Removed,Stopped Destroyed," <<<"$ev"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 check "the sockets are removed on exit" test ! -e "$S" -a ! -e "$S-ro"
+# Under ASan/UBSan (build-asan) the daemon's reports land in its log.
+check "no sanitizer report from the daemon" \
+    bash -c '! grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$1"' _ "$T/daemon.log"
 [ "$fail" -eq 0 ] || { echo "--- daemon log ---"; tail -40 "$T/daemon.log"; }
 finish
