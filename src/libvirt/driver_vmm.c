@@ -588,7 +588,7 @@ static int v_open_console(void *priv, struct lv_call *c, const struct lv_dom *do
 	if (!vd_active(d))
 		return not_running(c, d);
 	if (!d->ready)
-		return VD_E_INVALID(c, "domain '%s' is still starting", d->cfg.name);
+		return vd_console_when_ready(d, c, st);
 	return vd_console_open(d, c, st);
 }
 

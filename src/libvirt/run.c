@@ -70,12 +70,24 @@ static void reqs_finish(struct vd_dom *d, enum vd_wait kind, int rc, int code, c
 		int res = rc;
 		if (r->c && res == 0 && r->out_dom && vd_dom_out(d, r->out_dom) < 0)
 			res = vd_oom(r->c);
+		if (r->c && res == 0 && r->stream)
+			res = vd_console_open(d, r->c, r->stream);
 		if (r->c && rc < 0)
 			lv_call_error(r->c, code, LV_FROM_DOMAIN, "%s", why);
 		if (r->c)
 			lv_call_complete(r->c, res);
 		vd_req_free(r);
 	}
+}
+
+int vd_console_when_ready(struct vd_dom *d, struct lv_call *c, struct lv_stream *st)
+{
+	struct vd_req *r = req_new(d, c, VD_WAIT_START);
+	if (!r)
+		return vd_oom(c);
+	r->stream = st;
+	r->what = "console";
+	return LV_DEFERRED;
 }
 
 void vd_reqs_fail(struct vd_dom *d, const char *why)

@@ -30,6 +30,7 @@ struct vd_req {
 	enum vd_wait kind;
 	struct lv_dom *out_dom;       /* start: the domain with its id */
 	struct lv_dom_info *out_info; /* get_info: filled from stats */
+	struct lv_stream *stream;     /* a console asked for while the VM was starting */
 	const char *what;             /* the vmm command, for messages */
 	struct vd_req *next;
 };
@@ -119,6 +120,8 @@ int vd_stop(struct vd_dom *d, struct lv_call *c, int grace_ms);
 int vd_request(struct vd_dom *d, struct lv_call *c, const char *command,
 	struct json_object *args, struct lv_dom_info *info);
 bool vd_active(const struct vd_dom *d);
+/* A console asked for before the VM's socket answered: opened once it does. */
+int vd_console_when_ready(struct vd_dom *d, struct lv_call *c, struct lv_stream *st);
 /* Paused or running again (a reply or an event): the state and, once, the event. */
 void vd_mark_paused(struct vd_dom *d, bool paused);
 /* Fails every waiting call of d and forgets its live state. */

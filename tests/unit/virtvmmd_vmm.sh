@@ -158,6 +158,30 @@ check "dumpxml: live id and console pty" bash -c 'grep -q "<domain type=.kvm. id
 check "dumpxml --inactive: no live state" bash -c '! grep -q "id=\|/dev/pts" <<<"$1"' _ "$(V dumpxml --inactive vm1)"
 check "a second start is refused" bash -c '! virsh -q -c "$1" start vm1 2>/dev/null' _ "$U"
 check "suspend of a paused domain is fine" V suspend vm1
+# The console stream: opened, typed into, finished; an unknown device refused.
+out=$(/usr/bin/python3 - "$U" <<'EOF'
+import sys, libvirt
+libvirt.registerErrorHandler(lambda c, e: None, None)
+c = libvirt.open(sys.argv[1])
+d = c.lookupByName("vm1")
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+st.send(b"typed while paused\r")
+st.finish()
+print("console finished")
+st = c.newStream(0)
+d.openConsole("serial0", st, 0)
+st.abort()
+print("console aborted")
+try:
+    d.openConsole("serial1", c.newStream(0), 0)
+except libvirt.libvirtError as e:
+    print("serial1 refused")
+EOF
+)
+check "console stream: open, send, finish, abort" grep -q "console finished" <<<"$out"
+check "console: abort" grep -q "console aborted" <<<"$out"
+check "console: an unknown device is refused" grep -q "serial1 refused" <<<"$out"
 check "one vmm for vm1" test "$(pgrep -fc "run --config $T/state/run/vm1/vm.toml")" = 1
 check "its state directory" test -S "$T/state/run/vm1/api.sock" -a -f "$T/state/run/vm1/vmm.pid"
 
