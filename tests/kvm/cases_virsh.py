@@ -140,7 +140,7 @@ def t_virsh_cycle(suite):
     finally:
         if con:
             con.close()
-        d.kill()
+        d.cleanup()
 
 
 # --- 2. python3-libvirt, with lifecycle callbacks ---------------------------
@@ -173,7 +173,7 @@ def t_python_cycle(suite):
         stopped = [e for e in r["modern"] if e[1] == "Stopped"][0]
         _must(stopped[2] == 0, "Stopped detail %r, want 0 (shutdown)" % stopped[2])
     finally:
-        d.kill()
+        d.cleanup()
 
 
 # --- 3. a nested domain, the nested rules, define --validate ---------------
@@ -230,7 +230,7 @@ def t_nested(suite):
     finally:
         if con:
             con.close()
-        d.kill()
+        d.cleanup()
 
 
 # --- 4. restart: re-attachment, and a host reboot with autostart ----------
@@ -293,12 +293,7 @@ def t_restart(suite):
         for n in ("rs1", "rs2"):
             d.virsh("undefine", n, uri=u)
     finally:
-        d.kill()
-        for n in ("rs1", "rs2"):
-            try:
-                os.kill(Daemon.vmm_pid(d, n), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+        d.cleanup()
 
 
 # --- 5/6. load while a VM boots; libvirt's ssh transport -------------------
@@ -409,12 +404,7 @@ def t_load_and_ssh(suite):
         if ns:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
             subprocess.run(["ip", "link", "del", "nvssh-h"], capture_output=True)
-        d.kill()
-        for n in ("ld1", "ssh1"):
-            try:
-                os.kill(d.vmm_pid(n), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
+        d.cleanup()
 
 
 CASES = [

@@ -103,6 +103,19 @@ class Daemon:
     def stop(self):
         self.kill(signal.SIGTERM)
 
+    def kill_vms(self):
+        """SIGKILL every vmm this daemon's domains run (a failed case leaves none)."""
+        run = os.path.join(self.state_dir, "run")
+        for name in os.listdir(run) if os.path.isdir(run) else ():
+            try:
+                os.kill(self.vmm_pid(name), signal.SIGKILL)
+            except (OSError, ValueError, IndexError):
+                pass
+
+    def cleanup(self):
+        self.kill()
+        self.kill_vms()
+
 
 def vmm_procs(state, name):
     """Live vmm processes started for this domain (by their command line)."""
@@ -197,10 +210,17 @@ class Console:
         return self.reap()
 
     def reap(self):
+        """virsh's exit status (once; later calls return the same)."""
+        if hasattr(self, "rc"):
+            return self.rc
         for _ in range(100):
-            p, st = os.waitpid(self.pid, os.WNOHANG)
+            try:
+                p, st = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
             if p:
-                return os.waitstatus_to_exitcode(st)
+                self.rc = os.waitstatus_to_exitcode(st)
+                return self.rc
             time.sleep(0.05)
         return None
 
