@@ -82,6 +82,11 @@ int vd_bad_flags(struct lv_call *c, const char *api, unsigned flags);
 int vd_oom(struct lv_call *c);
 void vd_log(const struct vd_drv *drv, int level, const char *fmt, ...) NV_PRINTF(3, 4);
 
+/* ---- define.c ---- */
+int vd_define(void *priv, struct lv_call *c, const char *xml, unsigned flags, struct lv_dom *out);
+/* -1 with the error when cfg requires vmx/svm and breaks a nested rule (all named); 0 else. */
+int vd_nested_refusal(struct lv_call *c, const struct vm_config *cfg);
+
 /* ---- store.c: domains in memory and on disk ---- */
 
 /* DIR/domains/NAME.xml, DIR/autostart/NAME, DIR/run/NAME (the VM's state directory). */
