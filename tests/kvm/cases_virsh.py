@@ -69,7 +69,14 @@ def t_virsh_cycle(suite):
         _must(re.search(r"<domain type=[\"']kvm[\"']", caps) and "<arch>x86_64</arch>" in caps,
               "capabilities: " + caps)
 
-        xml = _xml(suite, "vc1", vcpus=2, mib=384)
+        # Its NICs: one on a bridge (vmm creates the tap), one on an existing tap.
+        for cmd in (["ip", "link", "add", "nvbr-v", "type", "bridge"],
+                    ["ip", "tuntap", "add", "dev", "nvtap-v", "mode", "tap", "vnet_hdr"]):
+            subprocess.run(cmd, capture_output=True)
+        nics = ("<interface type='bridge'><source bridge='nvbr-v'/><model type='virtio'/>"
+                "</interface><interface type='ethernet'><target dev='nvtap-v' managed='no'/>"
+                "<model type='virtio'/></interface>")
+        xml = _xml(suite, "vc1", vcpus=2, mib=384, extra_devices=nics)
         d.virsh("define", xml)
         out = d.virsh("list", "--all").stdout
         _must(re.search(r"-\s+vc1\s+shut off", out), "list --all after define: " + out)
@@ -91,6 +98,11 @@ def t_virsh_cycle(suite):
         live = d.virsh("dumpxml", "vc1").stdout
         _must(re.search(r"<domain type='kvm' id='1'>", live) and "/dev/pts/" in live,
               "dumpxml has no id or console pty: " + live)
+        taps = re.findall(r"<target dev='([^']+)'", live)
+        _must(len(taps) >= 2 and "nvtap-v" in taps, "dumpxml: the NICs' taps: %r" % taps)
+        bridged = subprocess.run(["ip", "-o", "link", "show", "master", "nvbr-v"],
+                                 capture_output=True, text=True).stdout
+        _must(taps[0] in bridged, "the tap %s vmm made is not on nvbr-v: %r" % (taps[0], bridged))
         inactive = d.virsh("dumpxml", "--inactive", "vc1").stdout
         _must("id=" not in inactive.split("\n")[0] and "/dev/pts/" not in inactive,
               "dumpxml --inactive has live state: " + inactive)
@@ -141,6 +153,8 @@ def t_virsh_cycle(suite):
         if con:
             con.close()
         d.cleanup()
+        for dev in ("nvtap-v", "nvbr-v"):
+            subprocess.run(["ip", "link", "del", dev], capture_output=True)
 
 
 # --- 2. python3-libvirt, with lifecycle callbacks ---------------------------
