@@ -129,6 +129,16 @@ def t_virsh_cycle(suite):
         _must(d.state("vc1") == "running (unpaused)", "after resume: " + d.state("vc1"))
         con.expect(r"TICK-%d\r?\n" % (int(after[-1]) + 2), 60)
 
+        # reboot: the power button, the guest's power-off, and vmm boots it again.
+        mark = con.mark()
+        d.virsh("reboot", "vc1")
+        con.expect(re.escape(MARKER), 120, mark)
+        con.expect(r"NESTVMM-INIT", 180, mark)
+        con.expect(r"~ # ", 120, mark)
+        _must(d.state("vc1") == "running (booted)" or d.state("vc1").startswith("running"),
+              "after reboot: " + d.state("vc1"))
+        _must(d.virsh("domid", "vc1").stdout.strip() == "1", "reboot changed the id")
+
         # shutdown: the guest's own power-off (its acpid action prints the marker).
         mark = con.mark()
         d.virsh("shutdown", "--mode", "acpi", "vc1")

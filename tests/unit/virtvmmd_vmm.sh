@@ -195,7 +195,8 @@ check "setmem --live: the balloon" V setmem bal 65536 --live
 check "setmem above the maximum is refused" bash -c '! virsh -q -c "$1" setmem bal 1048576 --live 2>/dev/null' _ "$U"
 out=$(V setmem vm1 131072 --live 2>&1)
 check "setmem on a domain without a balloon is refused" grep -q "has no memballoon" <<<"$out"
-check "destroy bal" V destroy bal
+check "destroy --graceful" V destroy --graceful bal
+check "after destroy --graceful: shut off (destroyed)" test "$(V domstate --reason bal)" = "shut off (destroyed)"
 
 # ---- re-attachment after the daemon is SIGKILLed ----
 kill -9 "$DPID"
