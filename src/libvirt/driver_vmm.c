@@ -533,7 +533,9 @@ int lv_driver_vmm_load(struct lv_driver *ld, char **err)
 	/* Running VMs first, so that their ids are taken before any new start. */
 	for (struct vd_dom *d = drv->doms; d; d = d->next) {
 		r = vd_adopt(d);
-		if (r < 0 && r != -ESRCH)
+		if (r == -ESRCH)
+			vd_note_past_exit(d);
+		else if (r < 0)
 			vd_log(drv, 0, "domain %s: cannot find its vmm again: %s", d->cfg.name,
 				strerror(-r));
 	}

@@ -226,6 +226,33 @@ static void sv_event(void *opaque, struct sv_vm *vm, struct json_object *ev)
 
 /* ---- the exit ---- */
 
+/* exit.json's reason as libvirt's STOPPED detail and SHUTOFF reason. */
+static void exit_reason(const char *why, bool requested, int32_t *detail, int32_t *reason)
+{
+	*detail = STOPPED_FAILED;
+	*reason = SHUTOFF_FAILED;
+	if (!strcmp(why, "poweroff") || !strcmp(why, "reset")) {
+		*detail = STOPPED_SHUTDOWN;
+		*reason = SHUTOFF_SHUTDOWN;
+	} else if (!strcmp(why, "crashed")) {
+		*detail = STOPPED_CRASHED;
+		*reason = SHUTOFF_CRASHED;
+	} else if (!strcmp(why, "destroyed") || !strcmp(why, "signal") || requested) {
+		*detail = STOPPED_DESTROYED;
+		*reason = SHUTOFF_DESTROYED;
+	}
+}
+
+void vd_note_past_exit(struct vd_dom *d)
+{
+	struct sv_exit e = { .status = -1 };
+	int32_t detail;
+	char *dir = vd_path(d->drv, "run", d->cfg.name);
+	if (dir && sv_read_exit(dir, &e) == 0)
+		exit_reason(e.reason, false, &detail, &d->reason);
+	free(dir);
+}
+
 static void sv_exited(void *opaque, struct sv_vm *vm, const struct sv_exit *e)
 {
 	struct vd_dom *d = opaque;
@@ -234,16 +261,7 @@ static void sv_exited(void *opaque, struct sv_vm *vm, const struct sv_exit *e)
 	bool was_up = d->ready;
 	char msg[600];
 
-	if (!strcmp(why, "poweroff") || !strcmp(why, "reset")) {
-		detail = STOPPED_SHUTDOWN;
-		reason = SHUTOFF_SHUTDOWN;
-	} else if (!strcmp(why, "crashed")) {
-		detail = STOPPED_CRASHED;
-		reason = SHUTOFF_CRASHED;
-	} else if (!strcmp(why, "destroyed") || !strcmp(why, "signal") || d->stop_requested) {
-		detail = STOPPED_DESTROYED;
-		reason = SHUTOFF_DESTROYED;
-	}
+	exit_reason(why, d->stop_requested, &detail, &reason);
 	vd_log(d->drv, detail == STOPPED_FAILED ? 0 : 1, "domain %s: vmm (pid %d) ended: %s%s%s",
 		d->cfg.name, (int)sv_pid(vm), why, e->detail[0] ? ": " : "", e->detail);
 	d->vm = NULL;

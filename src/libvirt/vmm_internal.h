@@ -119,6 +119,8 @@ void vd_emit(struct vd_dom *d, int32_t event, int32_t detail);
 int vd_start(struct vd_dom *d, struct lv_call *c, bool paused, struct lv_dom *out);
 /* Finds the vmm of d again after a restart; 0 (adopted), -ESRCH (not running). */
 int vd_adopt(struct vd_dom *d);
+/* A domain whose vmm ended while no daemon watched: its shut-off reason from exit.json. */
+void vd_note_past_exit(struct vd_dom *d);
 /* Stops d (destroy, SIGTERM, SIGKILL after grace_ms each); c completes at its exit. */
 int vd_stop(struct vd_dom *d, struct lv_call *c, int grace_ms);
 /* A control-socket request whose reply completes c (info: fills it from stats). */

@@ -254,6 +254,8 @@ kill "$DPID"; wait "$DPID" 2>/dev/null
 start_daemon
 check "a later daemon start (same boot) does not start it again" \
     test "$(V domstate vm1)" = "shut off"
+check "the reason it stopped survives the daemon restart" \
+    test "$(V domstate --reason vm1)" = "shut off (destroyed)"
 V undefine vm1 >/dev/null; V undefine nest >/dev/null; V undefine bal >/dev/null
 check "list empty" test -z "$(V list --all)"
 
