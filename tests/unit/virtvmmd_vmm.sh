@@ -259,6 +259,21 @@ check "the reason it stopped survives the daemon restart" \
 V undefine vm1 >/dev/null; V undefine nest >/dev/null; V undefine bal >/dev/null
 check "list empty" test -z "$(V list --all)"
 
+# ---- socket activation (as virtvmmd.socket and virtvmmd-ro.socket hand them over) ----
+if command -v systemd-socket-activate >/dev/null; then
+    A="$T/act"
+    systemd-socket-activate -l "$A" -l "$A-ro" -E LD_PRELOAD -E ASAN_OPTIONS -- "$D" --socket "$A" \
+        --state-dir "$T/state-act" --vmm "$VMM" --autostart-marker "$T/marker-act" -q \
+        2>>"$T/daemon.log" &
+    APID=$!
+    for _ in $(seq 100); do [ -S "$A-ro" ] && break; sleep 0.05; done
+    check "socket activation: the daemon starts on the first connection and answers" \
+        test "$(virsh -q -c "vmm+unix:///system?socket=$A" hostname 2>&1)" = "$(hostname)"
+    check "socket activation: the read-only socket it was handed" \
+        virsh -q -r -c "vmm+unix:///system?socket=$A-ro" list --all
+    kill "$APID"; wait "$APID" 2>/dev/null
+fi
+
 # ---- the lifecycle events virsh event saw, in order ----
 kill "$EPID" 2>/dev/null
 wait "$EPID" 2>/dev/null
