@@ -394,6 +394,13 @@ int vd_adopt(struct vd_dom *d)
 	d->ready = false;
 	d->state = LV_STATE_RUNNING;
 	d->reason = RUNNING_UNKNOWN;
+	/* Before the loop runs (the daemon's start): ask it now, so that the first
+	 * client already sees paused or running; the session confirms later. */
+	struct json_object *reply = NULL, *ret;
+	if (api_call(sv_socket(d->vm), "status", NULL, 1000, &reply) == 0 &&
+	    json_object_object_get_ex(reply, "return", &ret))
+		take_status(d, ret);
+	json_object_put(reply);
 	/* The definition it runs is the one in its state directory. */
 	char *run = vd_path(d->drv, "run", d->cfg.name);
 	char *path = run ? str_printf("%s/vm.toml", run) : NULL;
