@@ -113,10 +113,10 @@ check "dumpxml valid against libvirt's schema" virt-xml-validate "$T/vm1-dump.xm
 printf '<domain type="kvm"><name>x</name>' >"$T/broken.xml"
 out=$(V define "$T/broken.xml" 2>&1)
 check "malformed XML refused with the parser's position" grep -q "(domain_definition):1:" <<<"$out"
-xml vm2 1 "" "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$T/d.img'/><target dev='vda' bus='virtio'/></disk>" >"$T/qcow.xml"
-out=$(V define "$T/qcow.xml" 2>&1)
+xml vm2 1 "" "<disk type='file' device='disk'><driver name='qemu' type='vmdk'/><source file='$T/d.img'/><target dev='vda' bus='virtio'/></disk>" >"$T/vmdk.xml"
+out=$(V define "$T/vmdk.xml" 2>&1)
 check "an element nestvmm cannot honour is refused with its XPath" \
-    grep -Eq "unsupported configuration: .*/domain/devices/disk(\[1\])?/driver/@type: .qcow2. is not supported" <<<"$out"
+    grep -Eq "unsupported configuration: .*/domain/devices/disk(\[1\])?/driver/@type: .vmdk. is not supported" <<<"$out"
 sed 's|<vcpu>1</vcpu>|<vcpu>two</vcpu>|' "$T/vm1.xml" | sed 's/vm1/inv/' >"$T/inv.xml"
 out=$(V define --validate "$T/inv.xml" 2>&1)
 check "define --validate: libvirt's schema message" \
