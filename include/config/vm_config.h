@@ -245,6 +245,17 @@ bool vm_check_current_memory(uint64_t current, uint64_t memory, bool balloon, ch
 	size_t cap);
 /* A libvirt user alias: "ua-" then at least one of [A-Za-z0-9_-], at most VM_ALIAS_MAX bytes. */
 bool vm_check_alias(const char *s, char *why, size_t cap);
+/*
+ * The nested rules of a VM whose guest sees VMX/SVM (nested = "on", or "auto"
+ * where the host can nest): at least 2 vCPUs, no balloon, MAC spoofing on
+ * every NIC. For front ends that cannot use the nested layer (virtvmmd) and
+ * word the violations their own way: the VM_NESTED_* bits violated (0: none),
+ * and in *bad_nets (may be NULL) a bit per NIC index without MAC spoofing.
+ */
+#define VM_NESTED_CPUS     (1u << 0)
+#define VM_NESTED_BALLOON  (1u << 1)
+#define VM_NESTED_SPOOFING (1u << 2)
+unsigned vm_config_nested_rules(const struct vm_config *cfg, uint32_t *bad_nets);
 /* "512 MiB", "4 KiB", "4097 bytes". */
 void vm_size_str(uint64_t bytes, char *buf, size_t cap);
 

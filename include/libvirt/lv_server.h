@@ -17,6 +17,10 @@ struct evloop;
 struct lv_server_config {
 	const char *sock_rw;     /* NULL: no listener (tests add fds) */
 	const char *sock_ro;     /* NULL: none */
+	/* Listening sockets handed over (systemd socket activation, fds > 2) for
+	 * sock_rw and sock_ro, used as they are and left in place at exit; 0: bind. */
+	int listen_rw_fd;
+	int listen_ro_fd;
 	unsigned timeout_s;      /* exit after this long idle with no client; 0: never */
 	size_t max_clients;      /* 0: 512 */
 	size_t max_packet;       /* largest packet taken from one client; 0: LV_STRING_MAX + 64 KiB */

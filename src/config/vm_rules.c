@@ -293,3 +293,22 @@ bool vm_check_alias(const char *s, char *why, size_t cap)
 		"'-', at most %d characters)", s, VM_ALIAS_MAX);
 	return false;
 }
+
+unsigned vm_config_nested_rules(const struct vm_config *cfg, uint32_t *bad_nets)
+{
+	unsigned bad = 0;
+	uint32_t nets = 0;
+
+	if (cfg->cpus < 2)
+		bad |= VM_NESTED_CPUS;
+	if (cfg->balloon)
+		bad |= VM_NESTED_BALLOON;
+	for (size_t i = 0; i < cfg->nnets && i < VM_MAX_NETS; i++)
+		if (!cfg->nets[i].mac_spoofing)
+			nets |= 1u << i;
+	if (nets)
+		bad |= VM_NESTED_SPOOFING;
+	if (bad_nets)
+		*bad_nets = nets;
+	return bad;
+}

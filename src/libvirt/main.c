@@ -13,19 +13,27 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "evloop.h"
 #include "lv_server.h"
+#include "lv_vmm.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/libvirt/virtvmmd-sock"
 #define DEFAULT_STATE "/var/lib/libvirt/vmm"
+#define DEFAULT_VMM "/usr/bin/vmm"
 
 struct opts {
 	const char *sock;
 	const char *state;
+	const char *vmm;
+	const char *marker;
+	unsigned shutdown_timeout;
+	bool no_domains;
 	unsigned timeout;
 	unsigned packet_timeout;
 	int verbose;
@@ -41,6 +49,14 @@ static void usage(FILE *f)
 		");\n"
 		"                        the read-only one is PATH-ro\n"
 		"  --state-dir DIR       domain definitions and state (default " DEFAULT_STATE ")\n"
+		"  --vmm PATH            the vmm program (default: vmm beside virtvmmd, or in\n"
+		"                        ../bin beside it, or " DEFAULT_VMM ")\n"
+		"  --shutdown-timeout SEC  a guest that ignores the power button is stopped\n"
+		"                        this long after virsh shutdown (default 300; 0: never)\n"
+		"  --autostart-marker FILE  present once the autostart domains were started since\n"
+		"                        the host booted (default: virtvmmd-autostarted beside\n"
+		"                        the socket, on its tmpfs)\n"
+		"  --no-domains          serve no domains (the protocol alone)\n"
 		"  --timeout SEC         exit after SEC seconds with no client (default: never)\n"
 		"  --packet-timeout SEC  drop a client stalled inside a packet (default 30)\n"
 		"  -v, --verbose         log connections and refused calls\n"
@@ -68,6 +84,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longs[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "vmm", required_argument, NULL, 'M' },
+		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "no-domains", no_argument, NULL, 'N' },
+		{ "autostart-marker", required_argument, NULL, 'A' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "packet-timeout", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -93,6 +113,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -EINVAL;
 			}
 			o->state = optarg;
+			break;
+		case 'M':
+			if (optarg[0] != '/' || access(optarg, X_OK) < 0) {
+				fprintf(stderr, "virtvmmd: --vmm %s: %s\n", optarg, optarg[0] != '/' ?
+					"not an absolute path" : strerror(errno));
+				return -EINVAL;
+			}
+			o->vmm = optarg;
+			break;
+		case 'T':
+			if (parse_secs("--shutdown-timeout", optarg, &o->shutdown_timeout) < 0)
+				return -EINVAL;
+			break;
+		case 'N':
+			o->no_domains = true;
+			break;
+		case 'A':
+			if (!*optarg) {
+				fprintf(stderr, "virtvmmd: --autostart-marker: empty path\n");
+				return -EINVAL;
+			}
+			o->marker = optarg;
 			break;
 		case 't':
 			if (parse_secs("--timeout", optarg, &o->timeout) < 0)
@@ -165,6 +207,64 @@ static int take_state_dir(const char *dir)
 	return fd;
 }
 
+/* The vmm program beside this one, or in ../bin beside it (an installed tree), or
+ * DEFAULT_VMM; malloc'd. */
+static char *find_vmm(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		*slash = 0;
+		char *p = str_printf("%s/vmm", self);
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+		p = str_printf("%s/../bin/vmm", self);
+		char real[PATH_MAX];
+		if (p && realpath(p, real) && access(real, X_OK) == 0) {
+			free(p);
+			return strdup(real);
+		}
+		free(p);
+	}
+	return strdup(DEFAULT_VMM);
+}
+
+/*
+ * systemd socket activation (sd_listen_fds(3)'s protocol, read here): the
+ * listening sockets from fd 3 on, told apart by the path each is bound to.
+ * Unknown ones are closed. The variables are removed, so VMs never see them.
+ */
+static void activation_fds(const char *rw, const char *ro, int *rw_fd, int *ro_fd)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	if (!pid || !n || strtol(pid, NULL, 10) != (long)getpid())
+		return;
+	long nfds = strtol(n, NULL, 10);
+	for (int fd = 3; nfds > 0 && nfds < 64 && fd < 3 + nfds; fd++) {
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX) {
+			if (!strcmp(sa.sun_path, rw)) {
+				*rw_fd = fd;
+				continue;
+			}
+			if (!strcmp(sa.sun_path, ro)) {
+				*ro_fd = fd;
+				continue;
+			}
+		}
+		close(fd);
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
 static void on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct signalfd_siginfo si;
@@ -175,10 +275,11 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .shutdown_timeout = 300 };
 	struct lv_driver *drv = NULL;
 	struct lv_server *srv = NULL;
-	char *err = NULL, *ro = NULL, *sock_default = NULL;
+	char *err = NULL, *ro = NULL, *sock_default = NULL, *vmm = NULL, *marker = NULL;
+	char state_abs[PATH_MAX];
 	int lock_fd = -1, sfd = -1, rc = 1;
 	sigset_t mask;
 
@@ -209,12 +310,48 @@ int main(int argc, char **argv)
 			lock_fd == -EBUSY ? "another virtvmmd is using it" : strerror(-lock_fd));
 		goto cleanup;
 	}
-	drv = lv_driver_none_new();
-	if (!drv)
+	if (!realpath(o.state, state_abs)) {
+		fprintf(stderr, "virtvmmd: --state-dir %s: %s\n", o.state, strerror(errno));
 		goto cleanup;
+	}
+	if (o.no_domains) {
+		drv = lv_driver_none_new();
+	} else {
+		vmm = o.vmm ? strdup(o.vmm) : find_vmm();
+		/* On the socket's directory (a tmpfs: /run/libvirt): the autostart domains
+		 * start once per host boot, not at every daemon start. */
+		marker = str_printf("%s", o.marker ? "" : o.sock);
+		if (!vmm || !marker)
+			goto cleanup;
+		char *slash = strrchr(marker, '/');
+		if (slash)
+			*slash = 0;
+		char *m = o.marker ? strdup(o.marker) :
+			str_printf("%s/virtvmmd-autostarted", slash ? marker : ".");
+		free(marker);
+		marker = m;
+		struct lv_vmm_config vc = {
+			.state_dir = state_abs,
+			.vmm = vmm,
+			.autostart_marker = marker,
+			.shutdown_timeout_s = o.shutdown_timeout,
+			.verbose = o.verbose,
+		};
+		if (!marker)
+			goto cleanup;
+		drv = lv_driver_vmm_new(&vc, &err);
+	}
+	if (!drv) {
+		fprintf(stderr, "virtvmmd: %s\n", err ? err : "out of memory");
+		goto cleanup;
+	}
+	int rw_fd = 0, ro_fd = 0;
+	activation_fds(o.sock, ro, &rw_fd, &ro_fd);
 	struct lv_server_config cfg = {
 		.sock_rw = o.sock,
 		.sock_ro = ro,
+		.listen_rw_fd = rw_fd,
+		.listen_ro_fd = ro_fd,
 		.timeout_s = o.timeout,
 		.packet_timeout_s = o.packet_timeout,
 		.rw_uid = geteuid(),
@@ -237,6 +374,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "virtvmmd: signalfd: %s\n", strerror(errno));
 		goto cleanup;
 	}
+	if (!o.no_domains && lv_driver_vmm_load(drv, &err) < 0) {
+		fprintf(stderr, "virtvmmd: --state-dir %s: %s\n", o.state, err ? err : "failed");
+		goto cleanup;
+	}
 	if (o.verbose >= 0)
 		fprintf(stderr, "virtvmmd: listening on %s and %s (state %s)\n", o.sock, ro, o.state);
 	int r = lv_server_run(srv);
@@ -250,12 +391,16 @@ int main(int argc, char **argv)
 cleanup:
 	if (srv && sfd >= 0)
 		evloop_del(lv_server_loop(srv), sfd);
-	lv_server_free(srv); /* unlinks the sockets */
+	/* The driver first: it lets go of its VMs (they go on running) and fails the
+	 * calls still waiting on them while the loop and the clients exist. */
 	lv_driver_free(drv);
+	lv_server_free(srv); /* unlinks the sockets */
 	close_fd(&sfd);
 	close_fd(&lock_fd);
 	free(err);
 	free(ro);
 	free(sock_default);
+	free(vmm);
+	free(marker);
 	return rc;
 }

@@ -156,9 +156,14 @@ struct lv_server *lv_server_new(const struct lv_server_config *cfg, struct lv_dr
 		s->sock_rw = strdup(cfg->sock_rw);
 		if (!s->sock_rw)
 			goto oom;
-		if (listen_at(s->sock_rw, 0600, &s->fd_rw, err) < 0)
+		if (cfg->listen_rw_fd > 2) {
+			s->fd_rw = cfg->listen_rw_fd;
+			fcntl(s->fd_rw, F_SETFL, fcntl(s->fd_rw, F_GETFL) | O_NONBLOCK);
+		} else if (listen_at(s->sock_rw, 0600, &s->fd_rw, err) < 0) {
 			goto fail;
-		s->unlink_rw = true;
+		} else {
+			s->unlink_rw = true;
+		}
 		if (evloop_add(s->loop, s->fd_rw, EPOLLIN, accept_rw, s) < 0)
 			goto oom;
 	}
@@ -166,9 +171,14 @@ struct lv_server *lv_server_new(const struct lv_server_config *cfg, struct lv_dr
 		s->sock_ro = strdup(cfg->sock_ro);
 		if (!s->sock_ro)
 			goto oom;
-		if (listen_at(s->sock_ro, 0666, &s->fd_ro, err) < 0)
+		if (cfg->listen_ro_fd > 2) {
+			s->fd_ro = cfg->listen_ro_fd;
+			fcntl(s->fd_ro, F_SETFL, fcntl(s->fd_ro, F_GETFL) | O_NONBLOCK);
+		} else if (listen_at(s->sock_ro, 0666, &s->fd_ro, err) < 0) {
 			goto fail;
-		s->unlink_ro = true;
+		} else {
+			s->unlink_ro = true;
+		}
 		if (evloop_add(s->loop, s->fd_ro, EPOLLIN, accept_ro, s) < 0)
 			goto oom;
 	}

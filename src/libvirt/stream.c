@@ -199,10 +199,14 @@ void lv_stream_packet(struct lv_client *cl, const struct lv_header *h, const uin
 		stream_free(st);
 		break;
 	}
-	default: /* LV_ERROR: the client aborted */
-		if (st->ops && !st->driver_gone && st->ops->closed)
+	default: { /* LV_ERROR: the client aborted; it waits for a zero-length confirmation
+		    * (libvirt's daemonStreamHandleAbort sends one) */
+		bool tell = st->ops && !st->driver_gone;
+		send_packet(st, LV_OK, NULL, 0);
+		if (tell && st->ops->closed)
 			st->ops->closed(st->opaque, true);
 		stream_free(st);
 		break;
+	}
 	}
 }

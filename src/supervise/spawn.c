@@ -40,6 +40,10 @@ static unsigned long long start_time(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
+	/* Field 3, the state: a zombie (its parent, e.g. a container's init, has not
+	 * reaped it yet) is a VM that ended, not a live one. */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X'))
+		return 0;
 	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (p)

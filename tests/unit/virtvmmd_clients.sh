@@ -191,7 +191,7 @@ check "--timeout: no leftover sockets" test ! -e "$T/idle" -a ! -e "$T/idle-ro"
 if [ "$(id -u)" = 0 ] && [ ! -e /run/libvirt/virtvmmd-sock ]; then
     made_dir=no
     [ -d /run/libvirt ] || made_dir=yes
-    "$D" --state-dir "$T/state" -q &
+    "$D" --state-dir "$T/state" --autostart-marker "$T/autostarted" -q &
     DEF=$!
     PIDS+=("$DEF")
     for _ in $(seq 100); do [ -S /run/libvirt/virtvmmd-sock-ro ] && break; sleep 0.05; done
